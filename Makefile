@@ -1,0 +1,98 @@
+# ember: build, unit tests on the mock HAL, integration on real KVM.
+# Sources are discovered by wildcard so a new module needs no edit here.
+
+CC ?= gcc
+BUILD ?= build
+SHELL := /bin/bash
+
+CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -g -I. -D_GNU_SOURCE -pthread
+OPT := -O2
+ifeq ($(SAN),1)
+  BUILD := build/san
+  OPT := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+ifeq ($(COV),1)
+  BUILD := build/cov
+  OPT := -O0 --coverage
+endif
+CFLAGS := $(CFLAGS_BASE) $(OPT) $(EXTRA_CFLAGS)
+LDFLAGS := -pthread $(filter -fsanitize=% --coverage,$(OPT))
+LDLIBS :=
+
+DEPS_BUILD := build-essential libcmocka-dev pkg-config
+DEPS_COVERAGE := gcovr
+DEPS_MEMCHECK := valgrind
+
+LIB_SRC := $(filter-out vmm/main.c,$(wildcard hal/*.c vmm/*.c devices/*.c devices/*/*.c boot/*.c snapshot/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC := $(wildcard tests/unit/test_*.c)
+TEST_HELPER_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/unit/*.c))
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
+
+.PHONY: all deps check unit memcheck coverage integration run bench fuzz clean
+all: $(BUILD)/ember
+
+deps:
+	@tests/deps.sh $(DEPS_BUILD)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libember.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/ember: $(BUILD)/obj/vmm/main.o $(BUILD)/libember.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_HELPER_SRC) $(BUILD)/libember.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(TEST_HELPER_SRC) $(BUILD)/libember.a $(LDFLAGS) -lcmocka $(LDLIBS)
+
+# Fuzz targets are also built as plain replay binaries over their seed
+# corpus, so `make check` keeps them compiling and replays known inputs.
+$(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/libember.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/libember.a $(LDFLAGS) $(LDLIBS)
+
+unit: $(TEST_BIN) $(FUZZ_REPLAY) $(BUILD)/ember
+	@tests/check_hal_boundary.sh
+	@tests/check_hal_boundary_selftest.sh
+	@tests/run_unit.sh $(BUILD) $(TEST_BIN)
+	@tests/run_fuzz_replay.sh $(FUZZ_REPLAY)
+
+check: deps
+	@$(MAKE) --no-print-directory unit
+
+memcheck: deps
+	@tests/deps.sh $(DEPS_MEMCHECK)
+	@$(MAKE) --no-print-directory $(TEST_BIN)
+	@tests/run_unit.sh --valgrind $(BUILD) $(TEST_BIN)
+
+coverage: deps
+	@tests/deps.sh $(DEPS_COVERAGE)
+	@rm -rf build/cov && $(MAKE) --no-print-directory COV=1 unit >/dev/null
+	@tests/coverage.sh build/cov
+
+integration: deps
+	@$(MAKE) --no-print-directory $(BUILD)/ember
+	@tests/integration/run.sh $(BUILD)
+
+run: deps
+	@$(MAKE) --no-print-directory $(BUILD)/ember
+	@tests/run_default_guest.sh $(BUILD)
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BUILD)/ember
+	@tests/bench/run.sh $(BUILD)
+
+fuzz:
+	@tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+clean:
+	rm -rf build coverage/*.html coverage/*.xml coverage/*.txt coverage/*.css
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
