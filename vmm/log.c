@@ -34,9 +34,10 @@ int err_wrap(int err, const char *fmt, ...)
 	va_end(ap);
 	memcpy(old, err_msg, sizeof(old));
 	if (old[0])
-		snprintf(err_msg, sizeof(err_msg), "%s: %s", prefix, old);
+		snprintf(err_msg, sizeof(err_msg), "%.200s: %.300s", prefix, old);
 	else
-		snprintf(err_msg, sizeof(err_msg), "%s: %s", prefix, strerror(err < 0 ? -err : err));
+		snprintf(err_msg, sizeof(err_msg), "%.200s: %.300s", prefix,
+			 strerror(err < 0 ? -err : err));
 	return err;
 }
 
