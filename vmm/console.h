@@ -1,0 +1,45 @@
+/* Wires the guest UART to the host terminal: guest output to an fd,
+ * host input pushed into the UART from the event loop, with backpressure
+ * when the UART's receive FIFO is full. A terminal is put in raw mode so
+ * keys such as Ctrl-C reach the guest, and restored on exit. */
+#ifndef EMBER_CONSOLE_H
+#define EMBER_CONSOLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <termios.h>
+
+#include "vmm/event_loop.h"
+
+#define CONSOLE_CHUNK 64
+
+/* Pushes up to len bytes into the UART; returns how many it took. */
+typedef size_t (*console_push_fn)(void *opaque, const uint8_t *buf, size_t len);
+
+struct console {
+	int in_fd;
+	int out_fd;
+	int space_fd; /* eventfd: the UART has room again */
+	struct event_loop *loop;
+	console_push_fn push;
+	void *push_opaque;
+	uint8_t pending[CONSOLE_CHUNK];
+	size_t pending_off;
+	size_t pending_len;
+	bool input_open;
+	bool tty_raw;
+	struct termios saved_tty;
+};
+
+/* in_fd < 0 means no input. */
+int console_init(struct console *con, struct event_loop *loop, int in_fd, int out_fd);
+/* Connects the UART once it exists, and starts watching input. */
+int console_attach(struct console *con, console_push_fn push, void *opaque);
+void console_fini(struct console *con);
+/* vm_console callbacks. */
+ssize_t console_write(void *opaque, const uint8_t *buf, size_t len);
+void console_notify_space(void *opaque);
+
+#endif
