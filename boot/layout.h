@@ -44,6 +44,7 @@
 #define LAYOUT_COM1_IRQ 4
 #define LAYOUT_I8042_PORT 0x60 /* data; command/status at 0x64 */
 #define LAYOUT_I8042_CMD_PORT 0x64
+#define LAYOUT_I8042_IRQ 1
 #define LAYOUT_VIRTIO_IRQ_BASE 5 /* first GSI handed to virtio devices */
 
 /* ---- limits ---- */
