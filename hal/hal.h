@@ -68,7 +68,7 @@ struct hal_exit {
 		} system_event;
 		struct {
 			uint32_t suberror;
-			uint32_t ndata;
+			uint32_t ndata; /* valid entries of data[], <= HAL_EXIT_MAX_DATA */
 			uint64_t data[HAL_EXIT_MAX_DATA];
 		} internal;
 		struct {
@@ -105,6 +105,7 @@ enum hal_cap {
 	HAL_CAP_NR_VCPUS,
 	HAL_CAP_MAX_VCPUS,
 	HAL_CAP_TSC_CONTROL,
+	HAL_CAP_COUNT, /* not a capability: the number of them */
 };
 
 /* ---- ioeventfd ----------------------------------------------------------- */
@@ -125,7 +126,9 @@ struct hal_ops {
 	int (*check_cap)(struct hal *hal, enum hal_cap cap);
 	int (*create_vm)(struct hal *hal, struct hal_vm **out);
 	/* Fills `cpuid` (entries preallocated by the caller in
-	 * cpuid->nent) with what the backend supports. */
+	 * cpuid->nent) with what the backend supports and sets nent to the
+	 * number filled. If nent is too small: -E2BIG, with nent set to the
+	 * number needed (when the backend can tell) so the caller can retry. */
 	int (*get_supported_cpuid)(struct hal *hal, struct kvm_cpuid2 *cpuid);
 	/* Anonymous, zeroed guest memory. */
 	int (*mem_alloc)(struct hal *hal, size_t size, unsigned flags, void **out);
@@ -137,6 +140,9 @@ struct hal_ops {
 	/* Opens (creating if needed) the TAP interface `name` with
 	 * IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, non-blocking. */
 	int (*tap_open)(struct hal *hal, const char *name, struct hal_tap **out);
+	/* Releases everything still alive that was made through this hal:
+	 * VMs (and their vCPUs), TAPs and guest memory mappings, so error
+	 * paths that bail out early still leak nothing. */
 	void (*destroy)(struct hal *hal);
 };
 
@@ -163,9 +169,12 @@ struct hal_vm_ops {
 	int (*set_irqchip)(struct hal_vm *vm, const struct kvm_irqchip *chip);
 	int (*get_pit)(struct hal_vm *vm, struct kvm_pit_state2 *pit);
 	int (*set_pit)(struct hal_vm *vm, const struct kvm_pit_state2 *pit);
-	/* `bitmap` holds one bit per page of the slot. */
+	/* `bitmap` holds one bit per 4 KiB page of the slot, its size rounded
+	 * up to a multiple of 8 bytes (KVM writes whole 64-bit words). Reading
+	 * clears the log. -ENOENT if the slot has no dirty logging. */
 	int (*get_dirty_log)(struct hal_vm *vm, uint32_t slot, void *bitmap);
 	int (*create_vcpu)(struct hal_vm *vm, uint32_t id, struct hal_vcpu **out);
+	/* Also destroys the VM's vCPUs that are still alive. */
 	void (*destroy)(struct hal_vm *vm);
 };
 
@@ -176,8 +185,11 @@ struct hal_vm {
 
 struct hal_vcpu_ops {
 	int (*run)(struct hal_vcpu *vcpu, struct hal_exit *exit);
-	/* Makes the current or next run() return HAL_EXIT_INTR; safe to call
-	 * from a signal handler on the vCPU's thread. */
+	/* While on, run() returns HAL_EXIT_INTR at once instead of entering
+	 * the guest. A run() already inside the guest leaves only when a
+	 * signal hits the vCPU thread (KVM), so kickers set this and then
+	 * signal; the mock's blocking run() notices the flag by itself. Safe
+	 * to call from a signal handler and from other threads. */
 	void (*set_immediate_exit)(struct hal_vcpu *vcpu, bool on);
 	int (*get_regs)(struct hal_vcpu *vcpu, struct kvm_regs *regs);
 	int (*set_regs)(struct hal_vcpu *vcpu, const struct kvm_regs *regs);
