@@ -1,0 +1,432 @@
+/* The VM object and the vCPU exit loop, driven on the mock HAL. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "boot/layout.h"
+#include "guest_image.h"
+#include "hal/mock.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+#include "vmm/vm_devices.h"
+
+struct capture {
+	char out[256];
+	size_t len;
+};
+
+static ssize_t capture_write(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct capture *c = opaque;
+
+	for (size_t i = 0; i < len && c->len < sizeof(c->out) - 1; i++)
+		c->out[c->len++] = (char)buf[i];
+	return (ssize_t)len;
+}
+
+struct fixture {
+	struct hal *hal;
+	struct vm *vm;
+	struct capture cap;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_int_equal(hal_mock_create(&f->hal), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	vm_destroy(f->vm);
+	f->hal->ops->destroy(f->hal);
+	free(f);
+	return 0;
+}
+
+static struct vm_config config(struct fixture *f, uint64_t mib, uint32_t vcpus)
+{
+	return (struct vm_config){ .mem_mib = mib, .nr_vcpus = vcpus,
+				   .console = { capture_write, &f->cap, NULL } };
+}
+
+static void create_vm(struct fixture *f, uint64_t mib, uint32_t vcpus)
+{
+	struct vm_config cfg = config(f, mib, vcpus);
+
+	assert_int_equal(vm_create(f->hal, &cfg, &f->vm), 0);
+}
+
+static void queue_io(struct fixture *f, uint32_t vcpu, uint16_t port, bool write, uint8_t size,
+		     uint32_t count, const void *data)
+{
+	struct hal_exit e = { .reason = HAL_EXIT_IO };
+	static const uint8_t zeros[64];
+
+	if (!data)
+		data = zeros;
+	e.io.port = port;
+	e.io.write = write;
+	e.io.size = size;
+	e.io.count = count;
+	assert_int_equal(hal_mock_queue_exit(f->hal, vcpu, &e, data, (size_t)size * count), 0);
+}
+
+static void queue_reason(struct fixture *f, uint32_t vcpu, enum hal_exit_reason reason)
+{
+	struct hal_exit e = { .reason = reason };
+
+	assert_int_equal(hal_mock_queue_exit(f->hal, vcpu, &e, NULL, 0), 0);
+}
+
+static void test_create_lays_out_memory_and_irqchip(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t gpa, size;
+	unsigned flags;
+	void *host;
+
+	create_vm(f, 64, 2);
+	assert_true(hal_mock_slot(f->hal, 0, &gpa, &size, &host, &flags));
+	assert_int_equal(gpa, 0);
+	assert_int_equal(size, 64 << 20);
+	assert_false(hal_mock_slot(f->hal, 1, &gpa, &size, &host, &flags));
+	assert_int_equal(hal_mock_call_count(f->hal, MOCK_CREATE_IRQCHIP), 1);
+	assert_int_equal(hal_mock_call_count(f->hal, MOCK_CREATE_PIT), 1);
+	assert_int_equal(hal_mock_last_call(f->hal, MOCK_SET_TSS_ADDR)->args[0], LAYOUT_TSS_ADDR);
+	assert_int_equal(hal_mock_last_call(f->hal, MOCK_SET_IDENTITY_MAP_ADDR)->args[0],
+			 LAYOUT_IDENTITY_MAP_ADDR);
+	assert_int_equal(hal_mock_call_count(f->hal, MOCK_CREATE_VCPU), 2);
+	assert_int_equal(f->vm->nr_vcpus, 2);
+	/* The irqchip exists before any vCPU: KVM requires that order. */
+	size_t irqchip_at = 0, vcpu_at = 0;
+	for (size_t i = 0; i < hal_mock_calls_total(f->hal); i++) {
+		const struct hal_mock_call *c = hal_mock_call_at(f->hal, i);
+
+		if (c->op == MOCK_CREATE_IRQCHIP)
+			irqchip_at = i;
+		if (c->op == MOCK_CREATE_VCPU && !vcpu_at)
+			vcpu_at = i;
+	}
+	assert_true(irqchip_at < vcpu_at);
+	/* Guest memory is reachable through the bounded view. */
+	assert_non_null(guest_mem_ptr(&f->vm->mem, (64 << 20) - 1, 1));
+	assert_null(guest_mem_ptr(&f->vm->mem, 64 << 20, 1));
+}
+
+static void test_memory_above_the_hole_goes_high(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t gpa, size;
+	unsigned flags;
+	void *host;
+
+	/* 3 GiB + 64 MiB: the last 64 MiB must land above 4 GiB. */
+	create_vm(f, 3072 + 64, 1);
+	assert_true(hal_mock_slot(f->hal, 0, &gpa, &size, &host, &flags));
+	assert_int_equal(gpa, 0);
+	assert_int_equal(size, LAYOUT_MMIO_GAP_START);
+	assert_true(hal_mock_slot(f->hal, 1, &gpa, &size, &host, &flags));
+	assert_int_equal(gpa, LAYOUT_HIGH_RAM_START);
+	assert_int_equal(size, 64 << 20);
+	assert_null(guest_mem_ptr(&f->vm->mem, LAYOUT_MMIO_GAP_START, 1));
+	assert_non_null(guest_mem_ptr(&f->vm->mem, LAYOUT_HIGH_RAM_START, 1));
+}
+
+static void test_bad_config_rejected(void **state)
+{
+	struct fixture *f = *state;
+	struct vm_config cfg = config(f, 64, 0);
+
+	assert_int_equal(vm_create(f->hal, &cfg, &f->vm), -EINVAL);
+	cfg = config(f, 64, LAYOUT_MAX_VCPUS + 1);
+	assert_int_equal(vm_create(f->hal, &cfg, &f->vm), -EINVAL);
+	cfg = config(f, 1, 1);
+	assert_int_equal(vm_create(f->hal, &cfg, &f->vm), -EINVAL);
+	assert_non_null(strstr(err_last(), "MiB"));
+	assert_null(f->vm);
+	assert_int_equal(hal_mock_call_count(f->hal, MOCK_CREATE_VM), 0);
+}
+
+/* Every HAL call on the creation path fails cleanly: the error comes back
+ * with a message, and everything made so far is released (valgrind). */
+static void test_creation_path_fault_injection(void **state)
+{
+	static const struct { enum hal_mock_op op; unsigned nth; } faults[] = {
+		{ MOCK_CREATE_VM, 1 },       { MOCK_SET_TSS_ADDR, 1 }, { MOCK_SET_IDENTITY_MAP_ADDR, 1 },
+		{ MOCK_CREATE_IRQCHIP, 1 },  { MOCK_CREATE_PIT, 1 },   { MOCK_MEM_ALLOC, 1 },
+		{ MOCK_SET_MEMORY_SLOT, 1 }, { MOCK_MEM_ALLOC, 2 },    { MOCK_SET_MEMORY_SLOT, 2 },
+		{ MOCK_GET_SUPPORTED_CPUID, 1 }, { MOCK_CREATE_VCPU, 1 }, { MOCK_CREATE_VCPU, 2 },
+	};
+	struct fixture *f = *state;
+
+	(void)f;
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		struct hal *hal;
+		struct vm *vm = NULL;
+		struct capture cap = { 0 };
+		struct vm_config cfg = { .mem_mib = 3072 + 16, .nr_vcpus = 2,
+					 .console = { capture_write, &cap, NULL } };
+
+		assert_int_equal(hal_mock_create(&hal), 0);
+		hal_mock_fail_nth(hal, faults[i].op, faults[i].nth, -EIO);
+		err_clear();
+		assert_int_equal(vm_create(hal, &cfg, &vm), -EIO);
+		assert_null(vm);
+		assert_non_null(strstr(err_last(), "creating the VM"));
+		hal->ops->destroy(hal);
+	}
+}
+
+static void test_load_path_fault_injection(void **state)
+{
+	static const enum hal_mock_op ops[] = {
+		MOCK_SET_CPUID, MOCK_SET_MSRS, MOCK_GET_LAPIC, MOCK_SET_LAPIC,
+		MOCK_GET_SREGS, MOCK_SET_SREGS, MOCK_SET_REGS, MOCK_SET_FPU,
+	};
+	static const uint8_t code[] = { 0xf4 };
+	uint8_t image[8192];
+	size_t len = guest_image_pvh_elf(image, sizeof(image), code, sizeof(code));
+	struct boot_config boot = { .kernel = image, .kernel_len = len, .cmdline = "console=ttyS0", .nr_vcpus = 1 };
+	struct fixture *f = *state;
+
+	(void)f;
+	assert_true(len > 0);
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		struct hal *hal;
+		struct vm *vm = NULL;
+		struct capture cap = { 0 };
+		struct vm_config cfg = { .mem_mib = 32, .nr_vcpus = 1, .console = { capture_write, &cap, NULL } };
+
+		assert_int_equal(hal_mock_create(&hal), 0);
+		assert_int_equal(vm_create(hal, &cfg, &vm), 0);
+		hal_mock_fail_nth(hal, ops[i], 1, -EIO);
+		err_clear();
+		assert_int_equal(vm_load_kernel(vm, &boot), -EIO);
+		assert_non_null(strstr(err_last(), "vCPU 0"));
+		vm_destroy(vm);
+		hal->ops->destroy(hal);
+	}
+}
+
+static void test_load_kernel_sets_boot_vcpu_state(void **state)
+{
+	static const uint8_t code[] = { 0xf4 };
+	uint8_t image[8192];
+	size_t len = guest_image_pvh_elf(image, sizeof(image), code, sizeof(code));
+	struct boot_config boot = { .kernel = image, .kernel_len = len, .cmdline = "root=/dev/vda", .nr_vcpus = 2 };
+	struct fixture *f = *state;
+	struct kvm_regs regs;
+	struct kvm_lapic_state lapic;
+	const struct kvm_cpuid2 *cpuid;
+	uint32_t lint0, lint1;
+
+	create_vm(f, 32, 2);
+	assert_int_equal(vm_load_kernel(f->vm, &boot), 0);
+	assert_int_equal(f->vm->boot.mode, BOOT_ENTRY_PVH);
+	assert_int_equal(hal_mock_vcpu(f->hal, 0)->ops->get_regs(hal_mock_vcpu(f->hal, 0), &regs), 0);
+	assert_int_equal(regs.rip, 0x100000);
+	assert_int_equal(regs.rbx, f->vm->boot.boot_arg);
+	/* Only the boot vCPU gets registers; every vCPU gets CPUID and LINTs. */
+	assert_int_equal(hal_mock_call_count(f->hal, MOCK_SET_REGS), 1);
+	assert_int_equal(hal_mock_call_count(f->hal, MOCK_SET_CPUID), 2);
+	for (uint32_t id = 0; id < 2; id++) {
+		struct hal_vcpu *v = hal_mock_vcpu(f->hal, id);
+
+		assert_int_equal(v->ops->get_lapic(v, &lapic), 0);
+		memcpy(&lint0, lapic.regs + 0x350, 4);
+		memcpy(&lint1, lapic.regs + 0x360, 4);
+		assert_int_equal((lint0 >> 8) & 7, 7); /* ExtINT */
+		assert_int_equal((lint1 >> 8) & 7, 4); /* NMI */
+		cpuid = hal_mock_vcpu_cpuid(f->hal, id);
+		assert_non_null(cpuid);
+		for (uint32_t e = 0; e < cpuid->nent; e++) {
+			if (cpuid->entries[e].function == 1) {
+				assert_int_equal(cpuid->entries[e].ebx >> 24, id);
+				assert_true(cpuid->entries[e].ecx & (1u << 31));
+			}
+		}
+	}
+	/* A kernel the loader refuses fails the load with its message. */
+	boot.kernel_len = 10;
+	assert_true(vm_load_kernel(f->vm, &boot) < 0);
+}
+
+static void test_serial_and_unmapped_port_io(void **state)
+{
+	struct fixture *f = *state;
+	const uint8_t *data;
+
+	create_vm(f, 32, 1);
+	queue_io(f, 0, 0x3f8, true, 1, 1, "h");
+	queue_io(f, 0, 0x3f8, true, 1, 2, "i!"); /* rep outsb, count 2 */
+	queue_io(f, 0, 0x3fd, false, 1, 1, NULL);
+	queue_reason(f, 0, HAL_EXIT_SHUTDOWN);
+	vcpu_run_loop(&f->vm->vcpus[0]);
+	assert_int_equal(f->cap.len, 3);
+	assert_memory_equal(f->cap.out, "hi!", 3);
+	data = hal_mock_last_io_data(f->hal, 0);
+	assert_non_null(data);
+	assert_int_equal(data[0] & 0x60, 0x60); /* LSR: THR empty, transmitter empty */
+	assert_int_equal(f->vm->exit_reason, VM_EXIT_GUEST_RESET);
+	assert_int_equal(vm_wait_exit(f->vm), 0);
+	assert_int_equal(f->vm->vcpus[0].exit_counts[HAL_EXIT_IO], 3);
+}
+
+static void test_unmapped_reads_float_high(void **state)
+{
+	struct fixture *f = *state;
+	struct hal_exit e = { .reason = HAL_EXIT_MMIO };
+	const uint8_t zeros[4] = { 0 };
+
+	create_vm(f, 32, 1);
+	queue_io(f, 0, 0xcfc, false, 4, 1, zeros);
+	vcpu_run_loop(&f->vm->vcpus[0]); /* ends on the empty script */
+	assert_memory_equal(hal_mock_last_io_data(f->hal, 0), "\xff\xff\xff\xff", 4);
+	vm_destroy(f->vm);
+	f->vm = NULL;
+
+	create_vm(f, 32, 1);
+	e.mmio.addr = LAYOUT_VIRTIO_MMIO_BASE;
+	e.mmio.len = 4;
+	assert_int_equal(hal_mock_queue_exit(f->hal, 0, &e, zeros, 4), 0);
+	e.mmio.write = true;
+	assert_int_equal(hal_mock_queue_exit(f->hal, 0, &e, zeros, 4), 0);
+	queue_reason(f, 0, HAL_EXIT_HLT);
+	vcpu_run_loop(&f->vm->vcpus[0]);
+	assert_int_equal(f->vm->vcpus[0].exit_counts[HAL_EXIT_MMIO], 2);
+	/* An oversized MMIO exit (a backend bug) is ignored, not a crash. */
+	uint8_t big[16] = { 0 };
+	struct hal_exit huge = { .reason = HAL_EXIT_MMIO, .mmio = { LAYOUT_VIRTIO_MMIO_BASE, 16, false, big } };
+	assert_int_equal(vcpu_handle_exit(&f->vm->vcpus[0], &huge), VCPU_CONTINUE);
+	assert_memory_equal(big, (uint8_t[16]){ 0 }, 16);
+	assert_int_equal(f->vm->exit_reason, VM_EXIT_GUEST_HALT);
+	assert_int_equal(f->vm->exit_code, 0);
+}
+
+static void test_i8042_reset_stops_vm_cleanly(void **state)
+{
+	struct fixture *f = *state;
+
+	create_vm(f, 32, 1);
+	queue_io(f, 0, 0x64, true, 1, 1, "\xfe");
+	queue_io(f, 0, 0x3f8, true, 1, 1, "X"); /* never reached */
+	vcpu_run_loop(&f->vm->vcpus[0]);
+	assert_int_equal(f->vm->exit_reason, VM_EXIT_GUEST_RESET);
+	assert_int_equal(f->vm->exit_code, EMBER_EXIT_OK);
+	assert_int_equal(f->cap.len, 0);
+}
+
+struct exit_case {
+	struct hal_exit exit;
+	enum vm_exit_reason reason;
+	int code;
+};
+
+static void test_exit_reasons_map_to_codes(void **state)
+{
+	struct exit_case cases[] = {
+		{ { .reason = HAL_EXIT_SYSTEM_EVENT, .system_event = { HAL_SYSTEM_SHUTDOWN } }, VM_EXIT_GUEST_SHUTDOWN, 0 },
+		{ { .reason = HAL_EXIT_SYSTEM_EVENT, .system_event = { HAL_SYSTEM_RESET } }, VM_EXIT_GUEST_RESET, 0 },
+		{ { .reason = HAL_EXIT_SYSTEM_EVENT, .system_event = { HAL_SYSTEM_CRASH } }, VM_EXIT_GUEST_CRASH, 2 },
+		{ { .reason = HAL_EXIT_INTERNAL_ERROR, .internal = { .suberror = 1 } }, VM_EXIT_VCPU_ERROR, 2 },
+		{ { .reason = HAL_EXIT_INTERNAL_ERROR, .internal = { .suberror = 3 } }, VM_EXIT_VCPU_ERROR, 2 },
+		{ { .reason = HAL_EXIT_FAIL_ENTRY, .fail_entry = { 0x80000021 } }, VM_EXIT_VCPU_ERROR, 2 },
+		{ { .reason = HAL_EXIT_UNKNOWN, .unknown = { 99 } }, VM_EXIT_VCPU_ERROR, 2 },
+		{ { .reason = (enum hal_exit_reason)77 }, VM_EXIT_VCPU_ERROR, 2 },
+	};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		create_vm(f, 32, 1);
+		/* An interrupted run() just goes round again. */
+		queue_reason(f, 0, HAL_EXIT_INTR);
+		assert_int_equal(hal_mock_queue_exit(f->hal, 0, &cases[i].exit, NULL, 0), 0);
+		vcpu_run_loop(&f->vm->vcpus[0]);
+		assert_int_equal(f->vm->exit_reason, cases[i].reason);
+		assert_int_equal(vm_wait_exit(f->vm), cases[i].code);
+		vm_destroy(f->vm);
+		f->vm = NULL;
+	}
+}
+
+static void test_run_failure_is_a_vcpu_error(void **state)
+{
+	struct fixture *f = *state;
+
+	create_vm(f, 32, 1);
+	/* Empty script: the mock's run() fails. */
+	vcpu_run_loop(&f->vm->vcpus[0]);
+	assert_int_equal(f->vm->exit_reason, VM_EXIT_VCPU_ERROR);
+	assert_int_equal(f->vm->exit_code, EMBER_EXIT_VCPU_FAILURE);
+	/* The registers were read for the dump. */
+	assert_true(hal_mock_call_count(f->hal, MOCK_GET_REGS) >= 1);
+	assert_true(hal_mock_call_count(f->hal, MOCK_GET_SREGS) >= 1);
+}
+
+static void test_threads_stop_on_request(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t counts[HAL_EXIT_UNKNOWN + 1];
+
+	create_vm(f, 32, 4);
+	hal_mock_set_run_blocks(f->hal, true);
+	queue_io(f, 2, 0x3f8, true, 1, 1, "z");
+	assert_int_equal(vm_start(f->vm), 0);
+	/* Only the first request counts. */
+	vm_request_exit(f->vm, VM_EXIT_SIGNAL, 0);
+	vm_request_exit(f->vm, VM_EXIT_VCPU_ERROR, 2);
+	assert_int_equal(vm_wait_exit(f->vm), 0);
+	vm_stop_vcpus(f->vm);
+	for (unsigned i = 0; i < 4; i++)
+		assert_false(f->vm->vcpus[i].thread_started);
+	assert_int_equal(f->vm->exit_reason, VM_EXIT_SIGNAL);
+	vm_exit_counts(f->vm, counts);
+	assert_true(counts[HAL_EXIT_INTR] >= 1);
+	assert_string_equal(vm_exit_reason_name(VM_EXIT_SIGNAL), "signal");
+	assert_string_equal(vm_exit_reason_name((enum vm_exit_reason)42), "?");
+}
+
+static void test_irq_line_reaches_irqchip(void **state)
+{
+	struct fixture *f = *state;
+
+	create_vm(f, 32, 1);
+	assert_int_equal(vm_devices_set_irq(f->vm, 4, 1), 0);
+	assert_int_equal(hal_mock_irq_level(f->hal, 4), 1);
+	assert_int_equal(vm_devices_set_irq(f->vm, 4, 0), 0);
+	assert_int_equal(hal_mock_irq_level(f->hal, 4), 0);
+	assert_int_equal(hal_mock_irq_raises(f->hal, 4), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_create_lays_out_memory_and_irqchip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_memory_above_the_hole_goes_high, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_config_rejected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_creation_path_fault_injection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_path_fault_injection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_kernel_sets_boot_vcpu_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_serial_and_unmapped_port_io, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unmapped_reads_float_high, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_i8042_reset_stops_vm_cleanly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exit_reasons_map_to_codes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_failure_is_a_vcpu_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads_stop_on_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_irq_line_reaches_irqchip, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,96 @@
+/* The VM object: guest memory, the in-kernel irqchip and PIT, the buses
+ * and devices, and the vCPUs, built through the HAL from a config. */
+#ifndef EMBER_VM_H
+#define EMBER_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "boot/loader.h"
+#include "hal/hal.h"
+#include "vmm/bus.h"
+#include "vmm/cpuid.h"
+#include "vmm/guest_mem.h"
+#include "vmm/vcpu.h"
+
+/* Process exit codes, after Firecracker's where they overlap. */
+#define EMBER_EXIT_OK 0
+#define EMBER_EXIT_GENERIC 1
+#define EMBER_EXIT_VCPU_FAILURE 2
+#define EMBER_EXIT_BAD_CONFIG 152
+#define EMBER_EXIT_ARG_PARSING 153
+
+enum vm_exit_reason {
+	VM_EXIT_NONE,
+	VM_EXIT_GUEST_RESET,    /* i8042 reset, triple fault, reset event */
+	VM_EXIT_GUEST_SHUTDOWN, /* ACPI poweroff, shutdown event */
+	VM_EXIT_GUEST_HALT,     /* HLT reached userspace */
+	VM_EXIT_SIGNAL,         /* SIGTERM/SIGINT */
+	VM_EXIT_VCPU_ERROR,     /* internal error, failed entry, run() failure */
+	VM_EXIT_GUEST_CRASH,
+};
+
+/* Where the guest's console bytes go. */
+struct vm_console {
+	ssize_t (*write)(void *opaque, const uint8_t *buf, size_t len);
+	void *opaque;
+	/* Called (from a vCPU thread) when the UART can take more input. */
+	void (*on_input_space)(void *opaque);
+};
+
+struct vm_config {
+	uint64_t mem_mib;
+	uint32_t nr_vcpus;
+	struct vm_console console;
+};
+
+struct vm_ram {
+	void *host;
+	uint64_t gpa;
+	uint64_t size;
+};
+
+struct vm {
+	struct hal *hal;
+	struct hal_vm *hvm;
+	struct guest_mem mem;
+	struct vm_ram ram[2];
+	unsigned nr_ram;
+	struct bus pio_bus;
+	struct bus mmio_bus;
+	struct cpuid_table *cpuid; /* what the backend supports */
+	struct vcpu vcpus[32];
+	unsigned nr_vcpus;
+	struct device *serial;
+	struct device *i8042;
+	struct vm_console console;
+	struct boot_info boot;
+	bool print_startup;
+
+	atomic_bool stopping;
+	pthread_mutex_t exit_lock;
+	pthread_cond_t exit_cond;
+	enum vm_exit_reason exit_reason;
+	int exit_code;
+	int exit_fd; /* eventfd, readable once an exit was requested */
+};
+
+int vm_create(struct hal *hal, const struct vm_config *cfg, struct vm **out);
+/* Lays out the kernel and boot structures and sets every vCPU's state. */
+int vm_load_kernel(struct vm *vm, const struct boot_config *boot);
+int vm_start(struct vm *vm);
+/* First request wins; later ones are ignored. Safe from any thread. */
+void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int code);
+/* Blocks until an exit was requested; returns the exit code. */
+int vm_wait_exit(struct vm *vm);
+/* Kicks every vCPU out of run() and joins the threads. */
+void vm_stop_vcpus(struct vm *vm);
+void vm_destroy(struct vm *vm);
+const char *vm_exit_reason_name(enum vm_exit_reason reason);
+/* Sum of exits by reason over all vCPUs. */
+void vm_exit_counts(const struct vm *vm, uint64_t counts[HAL_EXIT_UNKNOWN + 1]);
+
+#endif
