@@ -31,8 +31,13 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
 
+include tests/guest/guests.mk
+
 .PHONY: all deps check unit memcheck coverage integration run bench fuzz clean
 all: $(BUILD)/ember
+
+# `make` alone builds ember, not the test guests included above.
+.DEFAULT_GOAL := all
 
 deps:
 	@tests/deps.sh $(DEPS_BUILD)
