@@ -21,6 +21,7 @@
 #define LAYOUT_CMDLINE_ADDR 0x20000ULL
 #define LAYOUT_CMDLINE_MAX 0x10000ULL  /* hard cap; the kernel's cmdline_size may be lower */
 #define LAYOUT_EBDA_START 0x9fc00ULL   /* MP table lives here */
+#define LAYOUT_EBDA_END 0xa0000ULL     /* start of the legacy VGA hole */
 #define LAYOUT_BIOS_START 0xe0000ULL   /* RSDP and ACPI tables, reserved in E820 */
 #define LAYOUT_BIOS_END 0x100000ULL
 #define LAYOUT_HIMEM_START 0x100000ULL
