@@ -11,7 +11,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define RANDOM_INPUTS 2000
-#define MAX_INPUT (1u << 20)
+#define REPLAY_MAX_INPUT (1u << 20)
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
@@ -78,8 +78,8 @@ static unsigned long replay_dir(const char *dir)
 		f = fopen(path, "rb");
 		if (!f)
 			continue;
-		buf = malloc(MAX_INPUT);
-		len = buf ? fread(buf, 1, MAX_INPUT, f) : 0;
+		buf = malloc(REPLAY_MAX_INPUT);
+		len = buf ? fread(buf, 1, REPLAY_MAX_INPUT, f) : 0;
 		fclose(f);
 		if (buf)
 			n += replay_seed(buf, len);
