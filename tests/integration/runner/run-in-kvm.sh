@@ -384,7 +384,6 @@ done
 RUN_ID=$$-$RANDOM
 CTL=$OUT/.runner/$RUN_ID
 mkdir -p "$CTL"
-TMPD=$(mktemp -d "${TMPDIR:-/tmp}/ember-runner.XXXXXX")
 QPID= FPID=
 
 cleanup() {
@@ -395,7 +394,7 @@ cleanup() {
 	for p in $QPID $FPID; do
 		wait "$p" 2>/dev/null || true
 	done
-	rm -rf "$TMPD" "$CTL"
+	rm -rf "$CTL"
 	rmdir "$OUT/.runner" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -459,7 +458,7 @@ QEMU=(qemu-system-x86_64
 PDEATH=()
 command -v setpriv >/dev/null && PDEATH=(setpriv --pdeathsig KILL)
 
-mkfifo "$TMPD/stream"
+mkfifo "$CTL/stream" # in CTL, so SIGKILLed runs leave nothing elsewhere
 filter() { # pass the command's output through; time the "ready" marker
 	local line
 	while IFS= read -r line; do
@@ -473,10 +472,10 @@ filter() { # pass the command's output through; time the "ready" marker
 	done
 	[[ -z $line ]] || printf '%s' "$line"
 }
-filter <"$TMPD/stream" &
+filter <"$CTL/stream" &
 FPID=$!
 "${PDEATH[@]}" timeout -k 10 "$TIMEOUT" "${PDEATH[@]}" "${QEMU[@]}" \
-	<"/dev/null" >"$TMPD/stream" 2>"$CTL/qemu.log" &
+	<"/dev/null" >"$CTL/stream" 2>"$CTL/qemu.log" &
 QPID=$!
 set +e
 wait "$QPID"
