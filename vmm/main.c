@@ -75,23 +75,31 @@ static void print_exit_stats(const struct vm *vm)
 	fprintf(stderr, "\n");
 }
 
-static int load_kernel(struct vm *vm, const struct cli_options *opt)
+/* Reads the kernel and initrd before any KVM work, so a bad path is
+ * reported as such on any machine. */
+static int read_images(const struct cli_options *opt, struct boot_config *boot)
 {
-	struct boot_config boot = { .cmdline = opt->cmdline, .nr_vcpus = opt->vcpus };
 	uint8_t *kernel = NULL, *initrd = NULL;
 	int ret;
 
-	ret = file_read_all(opt->kernel, KERNEL_MAX_BYTES, &kernel, &boot.kernel_len);
+	*boot = (struct boot_config){ .cmdline = opt->cmdline, .nr_vcpus = opt->vcpus };
+	ret = file_read_all(opt->kernel, KERNEL_MAX_BYTES, &kernel, &boot->kernel_len);
 	if (!ret && opt->initrd)
-		ret = file_read_all(opt->initrd, INITRD_MAX_BYTES, &initrd, &boot.initrd_len);
-	if (!ret) {
-		boot.kernel = kernel;
-		boot.initrd = initrd;
-		ret = vm_load_kernel(vm, &boot);
+		ret = file_read_all(opt->initrd, INITRD_MAX_BYTES, &initrd, &boot->initrd_len);
+	if (ret) {
+		free(kernel);
+		return ret;
 	}
-	free(kernel);
-	free(initrd);
-	return ret;
+	boot->kernel = kernel;
+	boot->initrd = initrd;
+	return 0;
+}
+
+static void free_images(struct boot_config *boot)
+{
+	free((void *)boot->kernel);
+	free((void *)boot->initrd);
+	boot->kernel = boot->initrd = NULL;
 }
 
 static int run(const struct cli_options *opt)
@@ -101,11 +109,17 @@ static int run(const struct cli_options *opt)
 	struct console con;
 	struct hal *hal = NULL;
 	struct vm_config cfg = { .mem_mib = opt->mem_mib, .nr_vcpus = opt->vcpus };
+	struct boot_config boot;
 	int code = EMBER_EXIT_GENERIC;
 	int ret;
 
+	if (read_images(opt, &boot)) {
+		fprintf(stderr, "ember: %s\n", err_last());
+		return EMBER_EXIT_BAD_CONFIG;
+	}
 	if (event_loop_init(&loop)) {
 		fprintf(stderr, "ember: %s\n", err_last());
+		free_images(&boot);
 		return EMBER_EXIT_GENERIC;
 	}
 	if (console_init(&con, &loop, STDIN_FILENO, STDOUT_FILENO))
@@ -121,7 +135,8 @@ static int run(const struct cli_options *opt)
 	if (ret)
 		goto out_hal;
 	st.vm->print_startup = opt->print_startup;
-	ret = load_kernel(st.vm, opt);
+	ret = vm_load_kernel(st.vm, &boot);
+	free_images(&boot);
 	if (ret) {
 		code = EMBER_EXIT_BAD_CONFIG;
 		goto out_vm;
@@ -160,6 +175,7 @@ out_console:
 	console_fini(&con);
 out_loop:
 	event_loop_fini(&loop);
+	free_images(&boot);
 	if (code != EMBER_EXIT_OK && code != EMBER_EXIT_VCPU_FAILURE)
 		fprintf(stderr, "ember: %s\n", err_last());
 	return code;

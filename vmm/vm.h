@@ -16,12 +16,13 @@
 #include "vmm/guest_mem.h"
 #include "vmm/vcpu.h"
 
-/* Process exit codes, after Firecracker's where they overlap. */
+/* Process exit codes: 0/1 as Firecracker; usage and config errors take
+ * the sysexits.h values, so that no code looks like a death by signal. */
 #define EMBER_EXIT_OK 0
 #define EMBER_EXIT_GENERIC 1
 #define EMBER_EXIT_VCPU_FAILURE 2
-#define EMBER_EXIT_BAD_CONFIG 152
-#define EMBER_EXIT_ARG_PARSING 153
+#define EMBER_EXIT_BAD_CONFIG 78 /* EX_CONFIG */
+#define EMBER_EXIT_ARG_PARSING 64 /* EX_USAGE */
 
 enum vm_exit_reason {
 	VM_EXIT_NONE,
