@@ -5,7 +5,7 @@ set -euo pipefail
 build=${1:-build/cov}
 floor=${COVERAGE_FLOOR:-90}
 mkdir -p coverage
-common=(--config coverage/gcovr.cfg "$build")
+common=(--config coverage/gcovr.cfg -r . "$build")
 gcovr "${common[@]}" --html-details coverage/index.html --xml coverage/coverage.xml \
 	--txt coverage/summary.txt --json-summary coverage/summary.json >/dev/null
 python3 - "$floor" <<'PY'
@@ -20,10 +20,13 @@ print("coverage (lines):")
 for name, match in groups.items():
     cov = sum(f["line_covered"] for f in files if match(f["filename"]))
     tot = sum(f["line_total"] for f in files if match(f["filename"]))
-    pct = 100.0 * cov / tot if tot else 100.0
+    pct = 100.0 * cov / tot if tot else 0.0
     gated = "info" not in name
     mark = "" if not gated else ("  ok" if pct >= floor else "  BELOW %.0f%%" % floor)
     print("  %-28s %6.1f%%  (%d/%d)%s" % (name, pct, cov, tot, mark))
+    if gated and tot == 0:
+        print("  %-28s no coverage data: the report is broken" % name)
+        bad.append(name)
     if gated and pct < floor:
         bad.append(name)
 print("reports: coverage/index.html coverage/coverage.xml coverage/summary.txt")
