@@ -8,5 +8,5 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 make --no-print-directory BUILD="$build" "$build/ember" guests >/dev/null
 printf 'ember run\n' > "$build/guest/run-initrd.bin"
-exec tests/integration/runner/run-in-kvm.sh -- "$build/ember" --kernel "$build/guest/pvh_guest.elf" \
+exec tests/integration/runner/run-in-kvm.sh --smp "${EMBER_RUNNER_SMP:-1}" -- "$build/ember" --kernel "$build/guest/pvh_guest.elf" \
 	--initrd "$build/guest/run-initrd.bin" --mem 64 --cmdline "console=ttyS0 ember.run=1"

@@ -10,6 +10,6 @@ make --no-print-directory BUILD="$build" "$build/ember" guests >/dev/null
 mkdir -p "$build/bench"
 gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$build/bench/startup" tests/bench/startup.c
 head -c 4096 /dev/zero > "$build/bench/initrd.bin"
-exec tests/integration/runner/run-in-kvm.sh -- "$build/bench/startup" "$runs" "$build/ember" \
+exec tests/integration/runner/run-in-kvm.sh --smp "${EMBER_RUNNER_SMP:-1}" -- "$build/bench/startup" "$runs" "$build/ember" \
 	--kernel "$build/guest/pvh_guest.elf" --initrd "$build/bench/initrd.bin" --mem 128 \
 	--cmdline "console=ttyS0 ember.test=bench ember.initrd=4096 ember.mem=128"
