@@ -29,7 +29,7 @@ GUEST_HDRS := $(GUEST_SRC)/guest.h
 GUEST_IMAGES := $(GUEST_OUT)/pvh_guest.elf $(GUEST_OUT)/bz_guest.bin $(GUEST_OUT)/elf64_guest.elf
 
 .PHONY: guests guests-check guests-qemu
-guests: $(GUEST_IMAGES) $(GUEST_OUT)/qemu_shim.elf
+guests: $(GUEST_IMAGES) $(GUEST_OUT)/qemu_shim.elf $(GUEST_OUT)/spin_guest.elf
 
 $(GUEST_OUT)/%.o: $(GUEST_SRC)/%.c $(GUEST_HDRS) $(GUEST_SRC)/guests.mk
 	@mkdir -p $(dir $@)
@@ -75,3 +75,8 @@ guests-check: guests
 
 guests-qemu: guests
 	@$(GUEST_SRC)/../integration/run_guests.sh --qemu $(BUILD)
+
+# Parks in HLT forever: the SIGTERM shutdown test.
+$(GUEST_OUT)/spin_guest.elf: $(GUEST_OUT)/spin.o $(GUEST_SRC)/guest.ld
+	$(GUEST_CC) $(GUEST_LDFLAGS) -Wl,--build-id=none -Wl,--defsym=IMAGE_BASE=0x100000 -Wl,-e,spin_entry \
+		-T $(GUEST_SRC)/guest.ld -o $@ $(filter %.o,$^)
