@@ -3,7 +3,7 @@
 # hardware KVM, otherwise inside the nested QEMU runner (see
 # tests/integration/runner/README.md), started once for the whole suite.
 # The runner gets one CPU: with two, QEMU's multi-threaded TCG wedged the
-# whole runner in 4 of 5 suite runs here (nested SVM), with one it never did.
+# whole runner in 4 of 6 suite runs here (nested SVM), with one it never did.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
