@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 make --no-print-directory BUILD="$build" "$build/ember" guests >/dev/null
-printf 'ember run\n' > "$build/guest/run-initrd.bin"
+# The guest verifies the initrd byte for byte against this pattern
+# (INITRD_BYTE in tests/guest/guest.h) and its size against ember.initrd=.
+perl -e 'binmode STDOUT; print map { chr(($_ * 7 + 3 + ($_ >> 8) * 5 + ($_ >> 16) * 11) & 255) } 0 .. 4095' \
+	>"$build/guest/run-initrd.bin"
 exec tests/integration/runner/run-in-kvm.sh --smp "${EMBER_RUNNER_SMP:-1}" -- "$build/ember" --kernel "$build/guest/pvh_guest.elf" \
-	--initrd "$build/guest/run-initrd.bin" --mem 64 --cmdline "console=ttyS0 ember.run=1"
+	--initrd "$build/guest/run-initrd.bin" --mem 64 --cmdline "console=ttyS0 ember.test=make-run ember.initrd=4096 ember.mem=64"
