@@ -32,6 +32,8 @@
 #define LAYOUT_MMIO_GAP_END 0x100000000ULL
 #define LAYOUT_VIRTIO_MMIO_BASE 0xd0000000ULL
 #define LAYOUT_VIRTIO_MMIO_STRIDE 0x1000ULL
+#define LAYOUT_PVPANIC_ADDR 0xc0000000ULL   /* pvpanic-mmio (ACPI QEMU0001), 2 bytes */
+#define LAYOUT_PVPANIC_LEN 0x2ULL
 #define LAYOUT_IOAPIC_ADDR 0xfec00000ULL
 #define LAYOUT_LAPIC_ADDR 0xfee00000ULL
 #define LAYOUT_IDENTITY_MAP_ADDR 0xfffbc000ULL /* KVM_SET_IDENTITY_MAP_ADDR, 1 page */
@@ -46,6 +48,14 @@
 #define LAYOUT_I8042_PORT 0x60 /* data; command/status at 0x64 */
 #define LAYOUT_I8042_CMD_PORT 0x64
 #define LAYOUT_I8042_IRQ 1
+#define LAYOUT_RTC_PORT 0x70      /* CMOS index/data at 0x70/0x71 */
+#define LAYOUT_RTC_IRQ 8
+/* Hardware-reduced ACPI sleep registers (FADT SLEEP_CONTROL/STATUS_REG). */
+#define LAYOUT_ACPI_SLEEP_CONTROL_PORT 0x3c0
+#define LAYOUT_ACPI_SLEEP_STATUS_PORT 0x3c1
+/* FADT RESET_REG: writing LAYOUT_ACPI_RESET_VALUE resets the machine. */
+#define LAYOUT_ACPI_RESET_PORT 0x3c2
+#define LAYOUT_ACPI_RESET_VALUE 0x1
 #define LAYOUT_VIRTIO_IRQ_BASE 5 /* first GSI handed to virtio devices */
 
 /* ---- limits ---- */
