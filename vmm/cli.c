@@ -73,6 +73,8 @@ int cli_parse(int argc, char *const argv[], struct cli_options *out)
 			ret = take_value(argc, argv, &i, "--kernel", &out->kernel);
 		} else if (flag_is(arg, "--initrd")) {
 			ret = take_value(argc, argv, &i, "--initrd", &out->initrd);
+		} else if (flag_is(arg, "--cpu-template")) {
+			ret = take_value(argc, argv, &i, "--cpu-template", &out->cpu_template);
 		} else if (flag_is(arg, "--cmdline")) {
 			ret = take_value(argc, argv, &i, "--cmdline", &out->cmdline);
 		} else if (flag_is(arg, "--mem")) {
@@ -114,6 +116,7 @@ void cli_print_usage(FILE *f)
 		"                       (default: \"%s\")\n"
 		"  --mem MiB            guest memory, %llu..%llu (default %d)\n"
 		"  --vcpus N            virtual CPUs, 1..%d (default 1)\n"
+		"  --cpu-template PATH  CPUID/MSR bit masks, Firecracker custom-template JSON\n"
 		"  --log-level LEVEL    Error, Warning, Info, Debug or Trace (default Warning)\n"
 		"  --print-exit-stats   print VM exits by reason when the VM stops\n"
 		"  --print-startup      print the monotonic time of the first KVM_RUN\n"

@@ -18,6 +18,7 @@ struct cli_options {
 	const char *kernel;
 	const char *initrd;
 	const char *cmdline;
+	const char *cpu_template; /* Firecracker custom CPU template (JSON) */
 	uint64_t mem_mib;
 	uint32_t vcpus;
 	enum log_level log_level;

@@ -102,8 +102,22 @@ static void free_images(struct boot_config *boot)
 	boot->kernel = boot->initrd = NULL;
 }
 
+static int read_cpu_template(const char *path, struct cpu_template *tpl)
+{
+	uint8_t *json;
+	size_t len;
+	int ret = file_read_all(path, CPU_TEMPLATE_MAX_BYTES, &json, &len);
+
+	if (ret)
+		return ret;
+	ret = cpu_template_parse((const char *)json, len, tpl);
+	free(json);
+	return ret ? err_wrap(ret, "%s", path) : 0;
+}
+
 static int run(const struct cli_options *opt)
 {
+	static struct cpu_template tpl;
 	struct main_state st = { .signal_fd = -1 };
 	struct event_loop loop;
 	struct console con;
@@ -113,7 +127,7 @@ static int run(const struct cli_options *opt)
 	int code = EMBER_EXIT_GENERIC;
 	int ret;
 
-	if (read_images(opt, &boot)) {
+	if ((opt->cpu_template && read_cpu_template(opt->cpu_template, &tpl)) || read_images(opt, &boot)) {
 		fprintf(stderr, "ember: %s\n", err_last());
 		return EMBER_EXIT_BAD_CONFIG;
 	}
@@ -135,6 +149,7 @@ static int run(const struct cli_options *opt)
 	if (ret)
 		goto out_hal;
 	st.vm->print_startup = opt->print_startup;
+	st.vm->cpu_template = opt->cpu_template ? &tpl : NULL;
 	ret = vm_load_kernel(st.vm, &boot);
 	free_images(&boot);
 	if (ret) {

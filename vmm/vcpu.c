@@ -48,16 +48,42 @@ static int vcpu_setup_lapic(struct vcpu *vcpu)
 	return vcpu->hal->ops->set_lapic(vcpu->hal, &lapic);
 }
 
-static int vcpu_setup_msrs(struct vcpu *vcpu)
+/* Boot MSR values with the template's modifiers applied; MSRs the template
+ * names that are not boot MSRs are added, starting from 0. */
+static unsigned vcpu_boot_msrs(const struct cpu_template *tpl, struct kvm_msr_entry *e, unsigned max)
+{
+	unsigned n = boot_cpu_setup_msrs(e, max);
+
+	for (unsigned i = 0; tpl && i < tpl->nr_msr; i++) {
+		unsigned j = 0;
+
+		while (j < n && e[j].index != tpl->msr[i].addr)
+			j++;
+		if (j == n) {
+			if (n == max)
+				break;
+			e[n++] = (struct kvm_msr_entry){ .index = tpl->msr[i].addr };
+		}
+	}
+	for (unsigned j = 0; tpl && j < n; j++) {
+		uint64_t v = e[j].data;
+
+		cpu_template_apply_msr(tpl, e[j].index, &v);
+		e[j].data = v;
+	}
+	return n;
+}
+
+static int vcpu_setup_msrs(struct vcpu *vcpu, const struct cpu_template *tpl)
 {
 	struct {
 		struct kvm_msrs head;
-		struct kvm_msr_entry entries[VCPU_MAX_MSRS];
+		struct kvm_msr_entry entries[VCPU_MAX_MSRS + CPU_TEMPLATE_MAX_MSR];
 	} msrs;
 	int ret;
 
 	memset(&msrs, 0, sizeof(msrs));
-	msrs.head.nmsrs = boot_cpu_setup_msrs(msrs.entries, VCPU_MAX_MSRS);
+	msrs.head.nmsrs = vcpu_boot_msrs(tpl, msrs.entries, VCPU_MAX_MSRS + CPU_TEMPLATE_MAX_MSR);
 	ret = vcpu->hal->ops->set_msrs(vcpu->hal, &msrs.head);
 	if (ret < 0)
 		return ret;
@@ -93,16 +119,18 @@ static int vcpu_setup_boot_regs(struct vcpu *vcpu, const struct boot_info *boot)
 }
 
 int vcpu_configure(struct vcpu *vcpu, const struct cpuid_table *supported, uint32_t nr_vcpus,
-		   const struct boot_info *boot)
+		   const struct boot_info *boot, const struct cpu_template *tpl)
 {
 	struct cpuid_table cpuid;
 	int ret;
 
 	memcpy(&cpuid, supported, sizeof(cpuid));
 	cpuid_patch_vcpu(&cpuid, vcpu->id, nr_vcpus);
-	ret = vcpu->hal->ops->set_cpuid(vcpu->hal, &cpuid.head);
+	ret = tpl ? cpu_template_apply_cpuid(tpl, &cpuid) : 0;
 	if (!ret)
-		ret = vcpu_setup_msrs(vcpu);
+		ret = vcpu->hal->ops->set_cpuid(vcpu->hal, &cpuid.head);
+	if (!ret)
+		ret = vcpu_setup_msrs(vcpu, tpl);
 	if (!ret)
 		ret = vcpu_setup_lapic(vcpu);
 	if (!ret && boot)

@@ -9,6 +9,7 @@
 
 #include "boot/loader.h"
 #include "hal/hal.h"
+#include "vmm/cpu_template.h"
 #include "vmm/cpuid.h"
 
 struct vm;
@@ -30,7 +31,7 @@ enum vcpu_action { VCPU_CONTINUE, VCPU_STOP };
 /* CPUID, MSRs and LAPIC for every vCPU; registers too for the boot vCPU
  * (boot != NULL). */
 int vcpu_configure(struct vcpu *vcpu, const struct cpuid_table *supported, uint32_t nr_vcpus,
-		   const struct boot_info *boot);
+		   const struct boot_info *boot, const struct cpu_template *tpl);
 /* Handles one exit: device access on the buses, or a reason to stop the VM. */
 enum vcpu_action vcpu_handle_exit(struct vcpu *vcpu, const struct hal_exit *exit);
 /* The thread body: runs until the VM is stopping or an exit stops it. */

@@ -153,7 +153,8 @@ int vm_load_kernel(struct vm *vm, const struct boot_config *boot)
 	if (ret)
 		return ret;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		ret = vcpu_configure(&vm->vcpus[i], vm->cpuid, vm->nr_vcpus, i == 0 ? &vm->boot : NULL);
+		ret = vcpu_configure(&vm->vcpus[i], vm->cpuid, vm->nr_vcpus, i == 0 ? &vm->boot : NULL,
+				     vm->cpu_template);
 		if (ret)
 			return ret;
 	}

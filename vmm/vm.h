@@ -12,6 +12,7 @@
 #include "boot/loader.h"
 #include "hal/hal.h"
 #include "vmm/bus.h"
+#include "vmm/cpu_template.h"
 #include "vmm/cpuid.h"
 #include "vmm/guest_mem.h"
 #include "vmm/vcpu.h"
@@ -69,6 +70,7 @@ struct vm {
 	struct device *i8042;
 	struct vm_console console;
 	struct boot_info boot;
+	const struct cpu_template *cpu_template; /* NULL: none */
 	bool print_startup;
 
 	atomic_bool stopping;

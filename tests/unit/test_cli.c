@@ -34,13 +34,14 @@ static void test_all_flags_both_forms(void **state)
 
 	(void)state;
 	assert_int_equal(PARSE(&o, "--kernel=bz", "--initrd", "rd.img", "--cmdline=a=b c", "--mem", "512",
-			       "--vcpus=4", "--log-level", "debug", "--print-startup", "--print-exit-stats"),
+			       "--vcpus=4", "--cpu-template", "t.json", "--log-level", "debug", "--print-startup", "--print-exit-stats"),
 			 0);
 	assert_string_equal(o.kernel, "bz");
 	assert_string_equal(o.initrd, "rd.img");
 	assert_string_equal(o.cmdline, "a=b c");
 	assert_int_equal(o.mem_mib, 512);
 	assert_int_equal(o.vcpus, 4);
+	assert_string_equal(o.cpu_template, "t.json");
 	assert_int_equal(o.log_level, LOG_DEBUG);
 	assert_true(o.print_startup && o.print_exit_stats);
 }
@@ -93,7 +94,7 @@ static void test_usage_mentions_every_flag(void **state)
 	cli_print_usage(f);
 	fclose(f);
 	static const char *const flags[] = { "--kernel", "--initrd", "--cmdline", "--mem", "--vcpus",
-					     "--log-level", "--print-exit-stats", "--print-startup",
+					     "--cpu-template", "--log-level", "--print-exit-stats", "--print-startup",
 					     "--help", "--version" };
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		assert_non_null(strstr(buf, flags[i]));

@@ -265,6 +265,42 @@ static void test_load_kernel_sets_boot_vcpu_state(void **state)
 	assert_true(vm_load_kernel(f->vm, &boot) < 0);
 }
 
+static void test_cpu_template_reaches_vcpus(void **state)
+{
+	static const char json[] =
+		"{\"cpuid_modifiers\": [{\"leaf\": \"0x1\", \"subleaf\": \"0x0\", \"flags\": 0, \"modifiers\":"
+		" [{\"register\": \"ecx\", \"bitmap\": \"0b0xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}]}],"
+		" \"msr_modifiers\": [{\"addr\": \"0xc0000103\", \"bitmap\": \"0b"
+		"0000000000000000000000000000000000000000000000000000000000101010\"}]}";
+	static const uint8_t code[] = { 0xf4 };
+	uint8_t image[8192];
+	size_t len = guest_image_pvh_elf(image, sizeof(image), code, sizeof(code));
+	struct boot_config boot = { .kernel = image, .kernel_len = len, .nr_vcpus = 2 };
+	static struct cpu_template tpl;
+	struct fixture *f = *state;
+	struct {
+		struct kvm_msrs head;
+		struct kvm_msr_entry e[1];
+	} msrs = { .head.nmsrs = 1, .e[0].index = 0xc0000103 };
+
+	assert_int_equal(cpu_template_parse(json, sizeof(json) - 1, &tpl), 0);
+	create_vm(f, 32, 2);
+	f->vm->cpu_template = &tpl;
+	assert_int_equal(vm_load_kernel(f->vm, &boot), 0);
+	for (uint32_t id = 0; id < 2; id++) {
+		const struct kvm_cpuid2 *cpuid = hal_mock_vcpu_cpuid(f->hal, id);
+		struct hal_vcpu *v = hal_mock_vcpu(f->hal, id);
+
+		for (uint32_t e = 0; e < cpuid->nent; e++)
+			if (cpuid->entries[e].function == 1)
+				/* The template wins over ember's own hypervisor bit. */
+				assert_false(cpuid->entries[e].ecx & (1u << 31));
+		/* TSC_AUX is not a boot MSR: the template adds it. */
+		assert_int_equal(v->ops->get_msrs(v, &msrs.head), 1);
+		assert_int_equal(msrs.e[0].data, 42);
+	}
+}
+
 static void test_serial_and_unmapped_port_io(void **state)
 {
 	struct fixture *f = *state;
@@ -426,6 +462,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_creation_path_fault_injection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_path_fault_injection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_kernel_sets_boot_vcpu_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cpu_template_reaches_vcpus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_serial_and_unmapped_port_io, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unmapped_reads_float_high, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_i8042_reset_stops_vm_cleanly, setup, teardown),
