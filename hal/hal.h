@@ -137,6 +137,9 @@ struct hal_ops {
 	int (*mem_map_file)(struct hal *hal, int fd, uint64_t offset, size_t size, bool private_cow,
 			    void **out);
 	int (*mem_free)(struct hal *hal, void *addr, size_t size);
+	/* Bytes of [addr, addr+size) backed by host memory now (pages the
+	 * guest or the VMM touched): for memory-overhead accounting. */
+	int (*mem_resident)(struct hal *hal, void *addr, size_t size, uint64_t *bytes);
 	/* Opens (creating if needed) the TAP interface `name` with
 	 * IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, non-blocking. */
 	int (*tap_open)(struct hal *hal, const char *name, struct hal_tap **out);

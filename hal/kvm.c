@@ -225,6 +225,27 @@ static void kvm_destroy(struct hal *hal)
 	free(h);
 }
 
+static int kvm_mem_resident(struct hal *hal, void *addr, size_t size, uint64_t *bytes)
+{
+	enum { CHUNK = 4096 };
+	unsigned char vec[CHUNK];
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uint64_t total = 0;
+
+	(void)hal;
+	for (size_t off = 0; off < size; off += CHUNK * page) {
+		size_t len = size - off < CHUNK * page ? size - off : CHUNK * page;
+		size_t pages = (len + page - 1) / page;
+
+		if (mincore((uint8_t *)addr + off, len, vec) < 0)
+			return err_fail(-errno, "mincore %p+0x%zx: %m", (void *)((uint8_t *)addr + off), len);
+		for (size_t i = 0; i < pages; i++)
+			total += (vec[i] & 1) ? page : 0;
+	}
+	*bytes = total;
+	return 0;
+}
+
 static const struct hal_ops kvm_ops = {
 	.check_cap = kvm_check_cap,
 	.create_vm = kvm_create_vm_op,
@@ -232,6 +253,7 @@ static const struct hal_ops kvm_ops = {
 	.mem_alloc = kvm_mem_alloc,
 	.mem_map_file = kvm_mem_map_file,
 	.mem_free = kvm_mem_free,
+	.mem_resident = kvm_mem_resident,
 	.tap_open = kvm_tap_open_op,
 	.destroy = kvm_destroy,
 };

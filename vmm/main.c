@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -65,6 +66,8 @@ static int setup_signals(void)
 static void print_exit_stats(const struct vm *vm)
 {
 	uint64_t counts[HAL_EXIT_UNKNOWN + 1];
+	struct rusage ru;
+	uint64_t resident;
 
 	vm_exit_counts(vm, counts);
 	fprintf(stderr, "ember: vm exits:");
@@ -73,6 +76,9 @@ static void print_exit_stats(const struct vm *vm)
 			fprintf(stderr, " %s=%llu", hal_exit_reason_name((enum hal_exit_reason)r),
 				(unsigned long long)counts[r]);
 	fprintf(stderr, "\n");
+	if (vm_guest_resident(vm, &resident) == 0 && getrusage(RUSAGE_SELF, &ru) == 0)
+		fprintf(stderr, "ember: peak RSS KiB=%ld, guest resident KiB=%llu\n", ru.ru_maxrss,
+			(unsigned long long)(resident >> 10));
 }
 
 /* Reads the kernel and initrd before any KVM work, so a bad path is

@@ -219,6 +219,20 @@ void vm_stop_vcpus(struct vm *vm)
 	}
 }
 
+int vm_guest_resident(const struct vm *vm, uint64_t *bytes)
+{
+	*bytes = 0;
+	for (unsigned i = 0; i < vm->nr_ram; i++) {
+		uint64_t b;
+		int ret = vm->hal->ops->mem_resident(vm->hal, vm->ram[i].host, vm->ram[i].size, &b);
+
+		if (ret)
+			return ret;
+		*bytes += b;
+	}
+	return 0;
+}
+
 void vm_exit_counts(const struct vm *vm, uint64_t counts[HAL_EXIT_UNKNOWN + 1])
 {
 	memset(counts, 0, sizeof(uint64_t) * (HAL_EXIT_UNKNOWN + 1));

@@ -93,6 +93,8 @@ int vm_wait_exit(struct vm *vm);
 void vm_stop_vcpus(struct vm *vm);
 void vm_destroy(struct vm *vm);
 const char *vm_exit_reason_name(enum vm_exit_reason reason);
+/* Bytes of guest RAM backed by host memory now. */
+int vm_guest_resident(const struct vm *vm, uint64_t *bytes);
 /* Sum of exits by reason over all vCPUs. */
 void vm_exit_counts(const struct vm *vm, uint64_t counts[HAL_EXIT_UNKNOWN + 1]);
 

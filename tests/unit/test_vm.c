@@ -260,6 +260,10 @@ static void test_load_kernel_sets_boot_vcpu_state(void **state)
 			}
 		}
 	}
+	/* The loaded kernel and boot structures are resident; most RAM is not. */
+	uint64_t resident;
+	assert_int_equal(vm_guest_resident(f->vm, &resident), 0);
+	assert_true(resident >= 4096 && resident < (32 << 20) / 2);
 	/* A kernel the loader refuses fails the load with its message. */
 	boot.kernel_len = 10;
 	assert_true(vm_load_kernel(f->vm, &boot) < 0);
