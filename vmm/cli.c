@@ -124,6 +124,7 @@ void cli_print_usage(FILE *f)
 		"\n"
 		"Exit status: 0 when the guest powers off, reboots or halts, or on SIGTERM;\n"
 		"1 on a VMM error; 2 on a vCPU failure (registers are printed);\n"
+		"3 when the guest kernel reports a panic (pvpanic);\n"
 		"78 for a bad configuration (kernel, initrd); 64 for bad arguments.\n",
 		CLI_DEFAULT_CMDLINE, LAYOUT_MEM_MIN_MiB, CLI_MAX_MEM_MiB, CLI_DEFAULT_MEM_MiB,
 		LAYOUT_MAX_VCPUS);

@@ -22,6 +22,7 @@
 #define EMBER_EXIT_OK 0
 #define EMBER_EXIT_GENERIC 1
 #define EMBER_EXIT_VCPU_FAILURE 2
+#define EMBER_EXIT_GUEST_PANIC 3 /* the guest kernel reported a panic (pvpanic) */
 #define EMBER_EXIT_BAD_CONFIG 78 /* EX_CONFIG */
 #define EMBER_EXIT_ARG_PARSING 64 /* EX_USAGE */
 
@@ -68,6 +69,9 @@ struct vm {
 	unsigned nr_vcpus;
 	struct device *serial;
 	struct device *i8042;
+	struct device *cmos;
+	struct device *acpi_pm;
+	struct device *pvpanic;
 	struct vm_console console;
 	struct boot_info boot;
 	const struct cpu_template *cpu_template; /* NULL: none */

@@ -370,6 +370,54 @@ static void test_i8042_reset_stops_vm_cleanly(void **state)
 	assert_int_equal(f->cap.len, 0);
 }
 
+static void test_acpi_poweroff_reset_and_panic(void **state)
+{
+	struct fixture *f = *state;
+	struct hal_exit panic = { .reason = HAL_EXIT_MMIO, .mmio = { LAYOUT_PVPANIC_ADDR, 1, true, NULL } };
+	struct hal_exit probe = { .reason = HAL_EXIT_MMIO, .mmio = { LAYOUT_PVPANIC_ADDR, 1, false, NULL } };
+	const uint8_t slp_s5 = (5 << 2) | (1 << 5);
+
+	/* SLP_TYP=S5 with SLP_EN in the sleep control register: poweroff, 0. */
+	create_vm(f, 32, 1);
+	queue_io(f, 0, LAYOUT_RTC_PORT, true, 1, 1, "\x0a");
+	queue_io(f, 0, LAYOUT_RTC_PORT + 1, false, 1, 1, NULL);
+	queue_io(f, 0, LAYOUT_ACPI_SLEEP_CONTROL_PORT, true, 1, 1, &slp_s5);
+	vcpu_run_loop(&f->vm->vcpus[0]);
+	assert_int_equal(f->vm->exit_reason, VM_EXIT_GUEST_SHUTDOWN);
+	assert_int_equal(f->vm->exit_code, EMBER_EXIT_OK);
+	vm_destroy(f->vm);
+	f->vm = NULL;
+
+	/* The FADT reset register. */
+	create_vm(f, 32, 1);
+	queue_io(f, 0, LAYOUT_ACPI_RESET_PORT, true, 1, 1, "\x01");
+	vcpu_run_loop(&f->vm->vcpus[0]);
+	assert_int_equal(f->vm->exit_reason, VM_EXIT_GUEST_RESET);
+	vm_destroy(f->vm);
+	f->vm = NULL;
+
+	/* pvpanic: the driver reads the supported events, then reports. */
+	create_vm(f, 32, 1);
+	assert_int_equal(hal_mock_queue_exit(f->hal, 0, &probe, "\0", 1), 0);
+	assert_int_equal(hal_mock_queue_exit(f->hal, 0, &panic, "\x01", 1), 0);
+	vcpu_run_loop(&f->vm->vcpus[0]);
+	assert_int_equal(f->vm->exit_reason, VM_EXIT_GUEST_CRASH);
+	assert_int_equal(f->vm->exit_code, EMBER_EXIT_GUEST_PANIC);
+}
+
+static void test_rtc_update_not_in_progress(void **state)
+{
+	struct fixture *f = *state;
+
+	create_vm(f, 32, 1);
+	queue_io(f, 0, LAYOUT_RTC_PORT, true, 1, 1, "\x0a");
+	queue_io(f, 0, LAYOUT_RTC_PORT + 1, false, 1, 1, NULL);
+	vcpu_run_loop(&f->vm->vcpus[0]); /* ends on the empty script */
+	/* Status A: UIP (bit 7) clear, or Linux waits for it. */
+	assert_int_equal(hal_mock_last_io_data(f->hal, 0)[0] & 0x80, 0);
+	assert_int_equal(hal_mock_last_io_data(f->hal, 0)[0], 0x26);
+}
+
 struct exit_case {
 	struct hal_exit exit;
 	enum vm_exit_reason reason;
@@ -471,6 +519,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unmapped_reads_float_high, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_i8042_reset_stops_vm_cleanly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_reasons_map_to_codes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acpi_poweroff_reset_and_panic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rtc_update_not_in_progress, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_failure_is_a_vcpu_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_stop_on_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_irq_line_reaches_irqchip, setup, teardown),
