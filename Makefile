@@ -32,6 +32,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
 
 include tests/guest/guests.mk
+include tests/guest/debian/debian.mk
 
 .PHONY: all deps check unit memcheck coverage integration run bench fuzz clean
 all: $(BUILD)/ember
