@@ -19,7 +19,7 @@ CFLAGS := $(CFLAGS_BASE) $(OPT) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(filter -fsanitize=% --coverage,$(OPT))
 LDLIBS := -ljansson
 
-DEPS_BUILD := build-essential libcmocka-dev pkg-config libjansson-dev
+DEPS_BUILD := build-essential libcmocka-dev pkg-config libjansson-dev acpica-tools
 DEPS_COVERAGE := gcovr
 DEPS_MEMCHECK := valgrind
 

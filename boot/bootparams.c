@@ -39,6 +39,7 @@ int bootparams_write(const struct guest_mem *mem, uint8_t zp[BP_SIZE],
 	le32_write(zp + BP_EXT_RAMDISK_IMAGE, (uint32_t)(info->initrd_addr >> 32));
 	le32_write(zp + BP_RAMDISK_SIZE, (uint32_t)info->initrd_size);
 	le32_write(zp + BP_EXT_RAMDISK_SIZE, (uint32_t)(info->initrd_size >> 32));
+	le64_write(zp + BP_ACPI_RSDP_ADDR, info->rsdp_addr);
 	zp[BP_E820_ENTRIES] = (uint8_t)map->nr; /* map->nr <= E820_MAX = 128 */
 	memset(zp + BP_E820_TABLE, 0, E820_MAX * BP_E820_ENTRY_SIZE);
 	for (unsigned i = 0; i < map->nr; i++) {

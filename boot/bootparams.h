@@ -12,6 +12,7 @@
 #include "vmm/guest_mem.h"
 
 #define BP_SIZE 0x1000
+#define BP_ACPI_RSDP_ADDR 0x070 /* 64-bit; read by kernels since 5.0 */
 #define BP_EXT_RAMDISK_IMAGE 0x0c0
 #define BP_EXT_RAMDISK_SIZE 0x0c4
 #define BP_EXT_CMD_LINE_PTR 0x0c8

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "boot/acpi.h"
 #include "boot/bootparams.h"
 #include "boot/bzimage.h"
 #include "boot/cmdline.h"
@@ -15,6 +16,7 @@
 #include "boot/image.h"
 #include "boot/initrd.h"
 #include "boot/layout.h"
+#include "boot/mptable.h"
 #include "boot/paging.h"
 #include "boot/pvh.h"
 #include "vmm/log.h"
@@ -56,6 +58,21 @@ static int boot_load_kernel(const struct guest_mem *mem, const struct boot_confi
 			"(no \"HdrS\" header at 0x202)");
 }
 
+/* ACPI for current kernels, the MP table for those built without ACPI. */
+static int boot_write_firmware_tables(const struct guest_mem *mem, const struct boot_config *cfg,
+				      uint64_t *rsdp)
+{
+	int ret;
+
+	if (cfg->nr_vcpus && cfg->nr_vcpus != cfg->acpi->nr_vcpus)
+		return err_fail(-EINVAL, "boot config has %u vCPUs but its ACPI config %u",
+				cfg->nr_vcpus, cfg->acpi->nr_vcpus);
+	ret = acpi_write_tables(mem, cfg->acpi, rsdp);
+	if (!ret)
+		ret = mptable_write(mem, cfg->acpi->nr_vcpus);
+	return ret;
+}
+
 int boot_load(const struct guest_mem *mem, const struct boot_config *cfg, struct boot_info *out)
 {
 	struct boot_image img = { 0 };
@@ -93,6 +110,11 @@ int boot_load(const struct guest_mem *mem, const struct boot_config *cfg, struct
 	ret = e820_build(mem, &map);
 	if (ret)
 		return ret;
+	if (cfg->acpi) {
+		ret = boot_write_firmware_tables(mem, cfg, &out->rsdp_addr);
+		if (ret)
+			return ret;
+	}
 	if (img.pvh) {
 		out->boot_arg = LAYOUT_PVH_INFO_ADDR;
 		ret = pvh_write(mem, out, &map);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "boot/acpi.h"
 #include "vmm/guest_mem.h"
 
 enum boot_entry_mode {
@@ -28,6 +29,9 @@ struct boot_config {
 	size_t initrd_len;
 	const char *cmdline;   /* NULL for empty */
 	uint32_t nr_vcpus;
+	/* NULL: no ACPI or MP tables. Otherwise both are written, and the
+	 * RSDP's address goes into start_info / boot_params. */
+	const struct acpi_config *acpi;
 };
 
 struct boot_info {
@@ -41,6 +45,7 @@ struct boot_info {
 	uint64_t initrd_size;
 	uint64_t cmdline_addr;
 	uint64_t cmdline_size; /* bytes including the NUL */
+	uint64_t rsdp_addr;    /* 0 without ACPI tables */
 };
 
 /* Everything: kernel, initrd, cmdline, E820, boot_params or start_info,

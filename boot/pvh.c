@@ -22,7 +22,8 @@ int pvh_write(const struct guest_mem *mem, const struct boot_info *info,
 	le32_write(page + PVH_MAGIC, PVH_START_MAGIC);
 	le32_write(page + PVH_VERSION, PVH_START_VERSION);
 	le64_write(page + PVH_CMDLINE_PADDR, info->cmdline_addr);
-	/* rsdp_paddr stays 0: the guest scans for the RSDP in the BIOS area. */
+	/* 0 without ACPI tables. */
+	le64_write(page + PVH_RSDP_PADDR, info->rsdp_addr);
 	if (info->initrd_size) {
 		uint8_t *mod = page + PVH_MODLIST_OFFSET;
 
