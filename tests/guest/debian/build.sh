@@ -88,7 +88,7 @@ else
 	die "cannot find the kernel package (apt-cache show $META)"
 fi
 
-KEY="$KPKG $KVER_DEB $(cat "$0" "$AGENT" "$MODLIST" | sha256sum | cut -c1-16)"
+KEY="$KPKG $KVER_DEB $(cat "${BASH_SOURCE[0]}" "$AGENT" "$MODLIST" | sha256sum | cut -c1-16)"
 if [[ -f $OUT/.key && $(<"$OUT/.key") == "$KEY" && -s $OUT/bzImage && -s $OUT/vmlinux &&
 	-s $OUT/initramfs.cpio ]]; then
 	say "up to date ($KPKG $KVER_DEB)"
@@ -116,15 +116,23 @@ if [[ ! -f $deb ]]; then
 	find "$OUT/deb" -maxdepth 1 -name '*.deb' -delete # drop older kernels
 	mv "$deb.tmp" "$deb"
 fi
+# Unpacked once per .deb (PKG/.unpacked names it): an agent.c change
+# does not pay for dpkg-deb and depmod again.
 PKG=$OUT/pkg
-rm -rf "$PKG"
-dpkg-deb -x "$deb" "$PKG" || die "dpkg-deb -x $deb failed"
+if [[ ! -f $PKG/.unpacked || $(<"$PKG/.unpacked") != "$debname" ]]; then
+	rm -rf "$PKG"
+	dpkg-deb -x "$deb" "$PKG" || die "dpkg-deb -x $deb failed"
+	kvers=("$PKG"/lib/modules/*/)
+	[[ ${#kvers[@]} == 1 ]] || die "$KPKG: expected one /lib/modules/VERSION"
+	KREL=${kvers[0]%/}
+	"$DEPMOD" -b "$PKG" "${KREL##*/}" || die "depmod failed"
+	echo "$debname" >"$PKG/.unpacked"
+fi
 kvers=("$PKG"/lib/modules/*/)
 KREL=${kvers[0]%/}
 KREL=${KREL##*/}
-[[ ${#kvers[@]} == 1 && -f $PKG/boot/vmlinuz-$KREL ]] ||
+[[ ${#kvers[@]} == 1 && -f $PKG/boot/vmlinuz-$KREL && -f $PKG/lib/modules/$KREL/modules.dep ]] ||
 	die "$KPKG: expected one /lib/modules/VERSION and /boot/vmlinuz-VERSION"
-"$DEPMOD" -b "$PKG" "$KREL" || die "depmod failed"
 
 # --- bzImage and the vmlinux inside it
 cp "$PKG/boot/vmlinuz-$KREL" "$OUT/bzImage.tmp"
@@ -196,11 +204,9 @@ ROOT=$OUT/root
 rm -rf "$ROOT"
 mkdir -p "$ROOT"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,lib/modules/"$KREL"}
 cp /bin/busybox "$ROOT/bin/busybox"
-while read -r applet; do
-	[[ $applet == bin/busybox || -e $ROOT/$applet || -L $ROOT/$applet ]] && continue
-	mkdir -p "$ROOT/$(dirname "$applet")"
-	ln -s /bin/busybox "$ROOT/$applet"
-done < <(/bin/busybox --list-full)
+# applets as absolute symlinks (bin/ls -> /bin/busybox), in one pass
+(cd "$ROOT" && /bin/busybox --list-full | grep -vx 'bin/busybox' |
+	xargs -d '\n' sh -c 'for a; do [ -e "$a" ] || ln -s /bin/busybox "$a"; done' sh)
 [[ -L $ROOT/bin/sh ]] || ln -s /bin/busybox "$ROOT/bin/sh"
 cp "$OUT/agent" "$ROOT/init"
 : >"$ROOT/etc/ember-modules"

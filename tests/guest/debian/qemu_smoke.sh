@@ -46,4 +46,18 @@ for s in poweroff reboot panic; do
 	panic) check "$s (rc=$rc)" eval '[[ $rc == 0 ]] && hasre "^EMBER-AGENT [0-9.]+ panic$" && hasre "Kernel panic - not syncing"' ;;
 	esac
 done
+# shell: type into the console once the prompt is up; exit powers off
+fifo=$(mktemp -u) && mkfifo "$fifo"
+timeout 60 qemu-system-x86_64 -M microvm,rtc=on -accel tcg -m 512 -nographic -no-reboot \
+	-kernel "$D/vmlinux" -initrd "$D/initramfs.cpio" -append "$BASE" <"$fifo" >"$log" 2>&1 &
+qpid=$!
+exec 9>"$fifo"
+for ((i = 0; i < 300; i++)); do grep -q 'ember:/# ' "$log" && break; sleep 0.1; done
+printf 'echo sum=$((40+2)); sleep 30 &\njobs\nexit\n' >&9
+wait $qpid
+rc=$?
+exec 9>&-
+rm -f "$fifo"
+check "shell (rc=$rc)" eval '[[ $rc == 0 ]] && has "sum=42" && hasre "^\[1\]\+ +Running +sleep 30" &&
+	hasre "^EMBER-AGENT [0-9.]+ shell-exited$" && ! hasre "job control turned off"'
 exit $fail
