@@ -146,9 +146,17 @@ fail:
 	return ret;
 }
 
-int vm_load_kernel(struct vm *vm, const struct boot_config *boot)
+int vm_load_kernel(struct vm *vm, const struct boot_config *boot_in)
 {
-	int ret = boot_load(&vm->mem, boot, &vm->boot);
+	/* Distribution kernels find extra CPUs, the devices and poweroff only
+	 * through ACPI, so every VM gets tables unless the caller brings its own. */
+	struct acpi_config acpi = { .nr_vcpus = vm->nr_vcpus, .pvpanic = true };
+	struct boot_config boot = *boot_in;
+	int ret;
+
+	if (!boot.acpi)
+		boot.acpi = &acpi;
+	ret = boot_load(&vm->mem, &boot, &vm->boot);
 
 	if (ret)
 		return ret;

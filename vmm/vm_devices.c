@@ -1,5 +1,6 @@
 #include "vmm/vm_devices.h"
 
+#include "boot/acpi.h"
 #include "boot/layout.h"
 #include "devices/acpi_pm.h"
 #include "devices/cmos.h"
@@ -74,7 +75,7 @@ int vm_devices_create(struct vm *vm)
 	if (!ret)
 		ret = bus_register(&vm->pio_bus, LAYOUT_RTC_PORT, CMOS_RANGE_LEN, vm->cmos);
 	if (!ret)
-		ret = acpi_pm_create(&(struct acpi_pm_config){ .s5_slp_typ = ACPI_PM_DEFAULT_S5_SLP_TYP,
+		ret = acpi_pm_create(&(struct acpi_pm_config){ .s5_slp_typ = ACPI_S5_SLP_TYP,
 							.on_poweroff = vm_devices_on_poweroff,
 							.on_reset = vm_devices_on_reset, .opaque = vm },
 				     &vm->acpi_pm);

@@ -260,6 +260,13 @@ static void test_load_kernel_sets_boot_vcpu_state(void **state)
 			}
 		}
 	}
+	/* ACPI tables come with every VM: the RSDP where Linux scans for it,
+	 * and its address in the PVH start_info (offset 32, rsdp_paddr). */
+	const uint8_t *rsdp = guest_mem_ptr(&f->vm->mem, LAYOUT_BIOS_START, 8);
+	uint64_t rsdp_paddr;
+	assert_memory_equal(rsdp, "RSD PTR ", 8);
+	assert_int_equal(guest_mem_read(&f->vm->mem, f->vm->boot.boot_arg + 32, &rsdp_paddr, 8), 0);
+	assert_int_equal(rsdp_paddr, LAYOUT_BIOS_START);
 	/* The loaded kernel and boot structures are resident; most RAM is not. */
 	uint64_t resident;
 	assert_int_equal(vm_guest_resident(f->vm, &resident), 0);
