@@ -34,7 +34,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
 include tests/guest/guests.mk
 include tests/guest/debian/debian.mk
 
-.PHONY: all deps check unit memcheck coverage integration run bench fuzz clean
+.PHONY: all deps check unit memcheck coverage integration integration-linux run bench fuzz clean
 all: $(BUILD)/ember
 
 # `make` alone builds ember, not the test guests included above.
@@ -86,6 +86,10 @@ coverage: deps
 integration: deps
 	@$(MAKE) --no-print-directory $(BUILD)/ember
 	@tests/integration/run.sh $(BUILD)
+
+integration-linux: deps
+	@$(MAKE) --no-print-directory $(BUILD)/ember
+	@tests/integration/run.sh $(BUILD) linux
 
 run: deps
 	@$(MAKE) --no-print-directory $(BUILD)/ember

@@ -16,5 +16,5 @@ while read -r p f; do
 	total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
 done < <(sed -nE 's/^[a-z]+: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$log")
 rm -f "$log"
-echo "integration total: $total_pass passed, $total_fail failed"
+echo "suite total: $total_pass passed, $total_fail failed"
 exit $status
