@@ -19,6 +19,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../../apt_kernel_pkg.sh
+source "$HERE/../../apt_kernel_pkg.sh"
 OUT=${1:-build/debian}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
@@ -46,37 +48,8 @@ DEPMOD=$(command -v depmod || echo /usr/sbin/depmod)
 # --- which kernel package: apt-cache takes ~1 s, so remember its answer
 # for as long as apt's lists and sources do not change.
 apt_update() { say "apt-get update"; apt-get update -q >/dev/null 2>&1 || true; }
-kernel_pkg() {
-	local stamp cache=$OUT/.kernel-pkg c_stamp c_pkg c_ver pkg ver try
-	stamp=$({
-		echo "${EMBER_DEBIAN_KERNEL_PKG:-}"
-		stat -c '%n %Y %s' /var/lib/apt/lists/* /etc/apt/sources.list \
-			/etc/apt/sources.list.d/* /etc/apt/preferences /etc/apt/preferences.d/* || true
-	} 2>/dev/null | sha256sum | cut -c1-16)
-	if [[ -f $cache ]] && read -r c_stamp c_pkg c_ver <"$cache" &&
-		[[ $c_stamp == "$stamp" && -n $c_ver ]]; then
-		echo "$c_pkg $c_ver"
-		return 0
-	fi
-	for try in 1 2; do
-		pkg=${EMBER_DEBIAN_KERNEL_PKG:-} ver=
-		if [[ -z $pkg ]]; then
-			# "Depends: linux-image-6.1.0-56-cloud-amd64 (= 6.1.192-2)"
-			read -r pkg ver < <(apt-cache show --no-all-versions "$META" 2>/dev/null |
-				sed -n 's/^Depends:.*\(linux-image-[^ ,]*\) *(= *\([^) ]*\)).*/\1 \2/p' |
-				head -n 1) || true
-		fi
-		[[ -n $pkg && -z $ver ]] && ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null |
-			awk '$1 == "Version:" { print $2; exit }')
-		if [[ -n $pkg && -n $ver ]]; then
-			echo "$stamp $pkg $ver" >"$cache"
-			echo "$pkg $ver"
-			return 0
-		fi
-		((try == 1)) && apt_update
-		stamp=x # the lists changed: do not trust the stamp computed before
-	done
-	return 1
+kernel_pkg() { # prints "pkg version"
+	apt_kernel_pkg "$META" "${EMBER_DEBIAN_KERNEL_PKG:-}" "$OUT/.kernel-pkg"
 }
 
 if read -r KPKG KVER_DEB < <(kernel_pkg); then

@@ -27,6 +27,8 @@ set -euo pipefail
 T0=${EPOCHREALTIME//[!0-9]/}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 REPO=$(cd "$HERE/../../.." && pwd -P)
+# shellcheck source=../../apt_kernel_pkg.sh
+source "$REPO/tests/apt_kernel_pkg.sh"
 B=$REPO/build/runner
 
 MEM=4096
@@ -187,38 +189,7 @@ rm -rf "$B"/tmp.* # debris of an interrupted build
 
 # ---- the kernel package (vmlinuz + the modules we need), never from /boot
 kernel_pkg() { # prints "pkg version"
-	local pkg ver try stamp cache=$B/kernel-pkg.cache c_stamp c_pkg c_ver
-	# apt-cache takes ~1 s here (no pkgcache.bin), so remember its answer
-	# for as long as apt's lists and sources do not change.
-	stamp=$({
-		echo "${EMBER_RUNNER_KERNEL_PKG:-}"
-		stat -c '%n %Y %s' /var/lib/apt/lists/* /etc/apt/sources.list \
-			/etc/apt/sources.list.d/* /etc/apt/preferences /etc/apt/preferences.d/* || true
-	} 2>/dev/null | sha256sum | cut -c1-16)
-	if [[ -f $cache ]] && read -r c_stamp c_pkg c_ver <"$cache" &&
-		[[ $c_stamp == "$stamp" && -n $c_ver ]]; then
-		echo "$c_pkg $c_ver"
-		return 0
-	fi
-	for try in 1 2; do
-		pkg=${EMBER_RUNNER_KERNEL_PKG:-} ver=
-		if [[ -z $pkg ]]; then
-			# "Depends: linux-image-6.1.0-56-amd64 (= 6.1.192-2)"
-			read -r pkg ver < <(apt-cache show --no-all-versions linux-image-amd64 2>/dev/null |
-				sed -n 's/^Depends:.*\(linux-image-[^ ,]*\) *(= *\([^) ]*\)).*/\1 \2/p' |
-				head -n 1) || true
-		fi
-		[[ -n $pkg && -z $ver ]] && ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null |
-			awk '$1 == "Version:" { print $2; exit }')
-		if [[ -n $pkg && -n $ver ]]; then
-			echo "$stamp $pkg $ver" >"$cache"
-			echo "$pkg $ver"
-			return 0
-		fi
-		((try == 1)) && apt_update
-		# apt-get update changed the lists: recompute the stamp next time
-	done
-	return 1
+	apt_kernel_pkg linux-image-amd64 "${EMBER_RUNNER_KERNEL_PKG:-}" "$B/kernel-pkg.cache"
 }
 
 KDIR=$B/kernel
