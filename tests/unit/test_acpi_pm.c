@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "device_access.h"
+
 #include "boot/layout.h"
 #include "devices/acpi_pm.h"
 #include "snapshot/state.h"
@@ -70,19 +72,12 @@ static int teardown(void **state)
 
 static uint8_t rd(struct ctx *c, uint64_t off)
 {
-	uint8_t v = 0;
-
-	pthread_mutex_lock(&c->dev->lock);
-	c->dev->ops->read(c->dev, off, &v, 1);
-	pthread_mutex_unlock(&c->dev->lock);
-	return v;
+	return device_test_read8(c->dev, off);
 }
 
 static void wr(struct ctx *c, uint64_t off, uint8_t v)
 {
-	pthread_mutex_lock(&c->dev->lock);
-	c->dev->ops->write(c->dev, off, &v, 1);
-	pthread_mutex_unlock(&c->dev->lock);
+	device_test_write8(c->dev, off, v);
 }
 
 static void test_layout_agrees(void **state)

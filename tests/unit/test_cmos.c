@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "device_access.h"
+
 #include "devices/cmos.h"
 #include "snapshot/state.h"
 #include "vmm/log.h"
@@ -75,19 +77,12 @@ static int teardown(void **state)
 
 static uint8_t port_rd(struct ctx *c, uint64_t off)
 {
-	uint8_t v = 0;
-
-	pthread_mutex_lock(&c->dev->lock);
-	c->dev->ops->read(c->dev, off, &v, 1);
-	pthread_mutex_unlock(&c->dev->lock);
-	return v;
+	return device_test_read8(c->dev, off);
 }
 
 static void port_wr(struct ctx *c, uint64_t off, uint8_t v)
 {
-	pthread_mutex_lock(&c->dev->lock);
-	c->dev->ops->write(c->dev, off, &v, 1);
-	pthread_mutex_unlock(&c->dev->lock);
+	device_test_write8(c->dev, off, v);
 }
 
 /* CMOS_READ / CMOS_WRITE: index, then data. */
@@ -483,27 +478,12 @@ static void test_device_reset(void **state)
 
 static int save(struct ctx *c, struct state_writer *w)
 {
-	int err;
-
-	state_writer_init(w);
-	pthread_mutex_lock(&c->dev->lock);
-	err = c->dev->ops->save(c->dev, w);
-	pthread_mutex_unlock(&c->dev->lock);
-	return err;
+	return device_test_save(c->dev, w);
 }
 
 static int restore(struct ctx *c, const uint8_t *buf, size_t len, size_t *left)
 {
-	struct state_reader r;
-	int err;
-
-	state_reader_init(&r, buf, len);
-	pthread_mutex_lock(&c->dev->lock);
-	err = c->dev->ops->restore(c->dev, &r);
-	pthread_mutex_unlock(&c->dev->lock);
-	if (left)
-		*left = state_reader_remaining(&r);
-	return err;
+	return device_test_restore(c->dev, buf, len, left);
 }
 
 /* Every register (time included, now and an hour later), after a data

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "device_access.h"
+
 #include "devices/i8042.h"
 #include "snapshot/state.h"
 #include "vmm/log.h"
@@ -88,19 +90,12 @@ static int teardown(void **state)
 
 static uint8_t rd(struct ctx *c, uint64_t off)
 {
-	uint8_t v = 0;
-
-	pthread_mutex_lock(&c->dev->lock);
-	c->dev->ops->read(c->dev, off, &v, 1);
-	pthread_mutex_unlock(&c->dev->lock);
-	return v;
+	return device_test_read8(c->dev, off);
 }
 
 static void wr(struct ctx *c, uint64_t off, uint8_t v)
 {
-	pthread_mutex_lock(&c->dev->lock);
-	c->dev->ops->write(c->dev, off, &v, 1);
-	pthread_mutex_unlock(&c->dev->lock);
+	device_test_write8(c->dev, off, v);
 }
 
 /* i8042_command(): command, optional parameter, optional one-byte reply. */
@@ -478,27 +473,12 @@ static void test_device_reset(void **state)
 
 static int save(struct ctx *c, struct state_writer *w)
 {
-	int err;
-
-	state_writer_init(w);
-	pthread_mutex_lock(&c->dev->lock);
-	err = c->dev->ops->save(c->dev, w);
-	pthread_mutex_unlock(&c->dev->lock);
-	return err;
+	return device_test_save(c->dev, w);
 }
 
 static int restore(struct ctx *c, const uint8_t *buf, size_t len, size_t *left)
 {
-	struct state_reader r;
-	int err;
-
-	state_reader_init(&r, buf, len);
-	pthread_mutex_lock(&c->dev->lock);
-	err = c->dev->ops->restore(c->dev, &r);
-	pthread_mutex_unlock(&c->dev->lock);
-	if (left)
-		*left = state_reader_remaining(&r);
-	return err;
+	return device_test_restore(c->dev, buf, len, left);
 }
 
 /* Queued bytes, a pending 0x60, an odd command byte and output port. */

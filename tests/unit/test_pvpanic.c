@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "device_access.h"
+
 #include "boot/layout.h"
 #include "devices/pvpanic.h"
 #include "snapshot/state.h"
@@ -56,19 +58,12 @@ static int teardown(void **state)
 
 static uint8_t rd(struct ctx *c, uint64_t off)
 {
-	uint8_t v = 0;
-
-	pthread_mutex_lock(&c->dev->lock);
-	c->dev->ops->read(c->dev, off, &v, 1);
-	pthread_mutex_unlock(&c->dev->lock);
-	return v;
+	return device_test_read8(c->dev, off);
 }
 
 static void wr(struct ctx *c, uint64_t off, uint8_t v)
 {
-	pthread_mutex_lock(&c->dev->lock);
-	c->dev->ops->write(c->dev, off, &v, 1);
-	pthread_mutex_unlock(&c->dev->lock);
+	device_test_write8(c->dev, off, v);
 }
 
 static void test_probe_reads_capability(void **state)
@@ -183,15 +178,11 @@ static void test_device_reset(void **state)
 
 static int restore(struct ctx *c, const uint8_t *buf, size_t len)
 {
-	struct state_reader r;
-	int err;
+	size_t left;
+	int err = device_test_restore(c->dev, buf, len, &left);
 
-	state_reader_init(&r, buf, len);
-	pthread_mutex_lock(&c->dev->lock);
-	err = c->dev->ops->restore(c->dev, &r);
-	pthread_mutex_unlock(&c->dev->lock);
 	if (!err)
-		assert_int_equal(state_reader_remaining(&r), 0);
+		assert_int_equal(left, 0);
 	return err;
 }
 
