@@ -66,6 +66,8 @@ static int setup_signals(void)
 static void print_exit_stats(const struct vm *vm)
 {
 	uint64_t counts[HAL_EXIT_UNKNOWN + 1];
+	struct exit_sites sites;
+	char where[512];
 	struct rusage ru;
 	uint64_t resident;
 
@@ -76,6 +78,9 @@ static void print_exit_stats(const struct vm *vm)
 			fprintf(stderr, " %s=%llu", hal_exit_reason_name((enum hal_exit_reason)r),
 				(unsigned long long)counts[r]);
 	fprintf(stderr, "\n");
+	vm_exit_sites(vm, &sites);
+	exit_sites_format(&sites, 8, where, sizeof(where));
+	fprintf(stderr, "ember: vm exits by site: %s\n", where);
 	if (vm_guest_resident(vm, &resident) == 0 && getrusage(RUSAGE_SELF, &ru) == 0)
 		fprintf(stderr, "ember: peak RSS KiB=%ld, guest resident KiB=%llu\n", ru.ru_maxrss,
 			(unsigned long long)(resident >> 10));

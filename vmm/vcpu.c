@@ -191,9 +191,11 @@ enum vcpu_action vcpu_handle_exit(struct vcpu *vcpu, const struct hal_exit *exit
 		vcpu->exit_counts[exit->reason]++;
 	switch (exit->reason) {
 	case HAL_EXIT_IO:
+		exit_sites_count(&vcpu->exit_sites, EXIT_SITE_IO, exit->io.port);
 		vcpu_handle_io(vcpu, exit);
 		return VCPU_CONTINUE;
 	case HAL_EXIT_MMIO:
+		exit_sites_count(&vcpu->exit_sites, EXIT_SITE_MMIO, exit->mmio.addr);
 		vcpu_handle_mmio(vcpu, exit);
 		return VCPU_CONTINUE;
 	case HAL_EXIT_INTR:

@@ -9,6 +9,7 @@
 
 #include "boot/loader.h"
 #include "hal/hal.h"
+#include "vmm/exit_sites.h"
 #include "vmm/cpu_template.h"
 #include "vmm/cpuid.h"
 
@@ -24,6 +25,7 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_started;
 	uint64_t exit_counts[HAL_EXIT_UNKNOWN + 1];
+	struct exit_sites exit_sites;
 };
 
 enum vcpu_action { VCPU_CONTINUE, VCPU_STOP };

@@ -249,6 +249,13 @@ void vm_exit_counts(const struct vm *vm, uint64_t counts[HAL_EXIT_UNKNOWN + 1])
 			counts[r] += vm->vcpus[i].exit_counts[r];
 }
 
+void vm_exit_sites(const struct vm *vm, struct exit_sites *sites)
+{
+	memset(sites, 0, sizeof(*sites));
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		exit_sites_merge(sites, &vm->vcpus[i].exit_sites);
+}
+
 void vm_destroy(struct vm *vm)
 {
 	if (!vm)

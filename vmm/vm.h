@@ -101,5 +101,7 @@ const char *vm_exit_reason_name(enum vm_exit_reason reason);
 int vm_guest_resident(const struct vm *vm, uint64_t *bytes);
 /* Sum of exits by reason over all vCPUs. */
 void vm_exit_counts(const struct vm *vm, uint64_t counts[HAL_EXIT_UNKNOWN + 1]);
+/* Exits of all vCPUs by port / MMIO page. */
+void vm_exit_sites(const struct vm *vm, struct exit_sites *sites);
 
 #endif

@@ -355,6 +355,14 @@ static void test_unmapped_reads_float_high(void **state)
 	queue_reason(f, 0, HAL_EXIT_HLT);
 	vcpu_run_loop(&f->vm->vcpus[0]);
 	assert_int_equal(f->vm->vcpus[0].exit_counts[HAL_EXIT_MMIO], 2);
+	{
+		struct exit_sites sites;
+		char buf[128];
+
+		vm_exit_sites(f->vm, &sites);
+		exit_sites_format(&sites, 4, buf, sizeof(buf));
+		assert_string_equal(buf, "mmio:0xd0000000=2");
+	}
 	/* An oversized MMIO exit (a backend bug) is ignored, not a crash. */
 	uint8_t big[16] = { 0 };
 	struct hal_exit huge = { .reason = HAL_EXIT_MMIO, .mmio = { LAYOUT_VIRTIO_MMIO_BASE, 16, false, big } };
@@ -496,6 +504,14 @@ static void test_threads_stop_on_request(void **state)
 	assert_int_equal(f->vm->exit_reason, VM_EXIT_SIGNAL);
 	vm_exit_counts(f->vm, counts);
 	assert_int_equal(counts[HAL_EXIT_IO], 1);
+	{
+		struct exit_sites sites;
+		char buf[128];
+
+		vm_exit_sites(f->vm, &sites);
+		exit_sites_format(&sites, 4, buf, sizeof(buf));
+		assert_string_equal(buf, "io:0x3f8=1");
+	}
 	assert_string_equal(vm_exit_reason_name(VM_EXIT_SIGNAL), "signal");
 	assert_string_equal(vm_exit_reason_name((enum vm_exit_reason)42), "?");
 }
