@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run-in-kvm.sh: run a command on a machine with a real, usable /dev/kvm.
 #
-#   tests/integration/runner/run-in-kvm.sh [--mem MiB] [--smp N] -- COMMAND [ARGS...]
+#   tests/integration/runner/run-in-kvm.sh [--mem MiB] [--smp N] [--stdin] -- COMMAND [ARGS...]
 #   tests/integration/runner/run-in-kvm.sh [--mem MiB] [--smp N] --probe
 #
 # If this host has hardware KVM (kvm_intel/kvm_amd behind a working /dev/kvm)
@@ -34,6 +34,7 @@ B=$REPO/build/runner
 MEM=4096
 SMP=2
 PROBE=0
+STDIN=0
 
 say() { printf 'runner: %s\n' "$*" >&2; }
 die() {
@@ -57,6 +58,7 @@ while (($#)); do
 	--smp) SMP=${2:?--smp needs a value}; shift 2 ;;
 	--smp=*) SMP=${1#*=}; shift ;;
 	--probe) PROBE=1; shift ;;
+	--stdin) STDIN=1; shift ;;
 	-h | --help) usage ;;
 	--) shift; break ;;
 	*) say "unknown option '$1'"; usage ;;
@@ -355,14 +357,14 @@ done
 RUN_ID=$$-$RANDOM
 CTL=$OUT/.runner/$RUN_ID
 mkdir -p "$CTL"
-QPID= FPID=
+QPID= FPID= WPID=
 
 cleanup() {
 	local p
-	for p in $QPID $FPID; do
+	for p in $QPID $FPID $WPID; do
 		kill -TERM "$p" 2>/dev/null || true
 	done
-	for p in $QPID $FPID; do
+	for p in $QPID $FPID $WPID; do
 		wait "$p" 2>/dev/null || true
 	done
 	rm -rf "$CTL"
@@ -377,6 +379,7 @@ squote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 {
 	echo "OUT_PATH=$(squote "$OUT")"
 	echo "REPO_PATH=$(squote "$REPO")"
+	echo "CMD_STDIN=$STDIN"
 } >"$CTL/runner.env"
 
 # cmd.sh: the caller's environment, cwd, umask, then COMMAND (run by bash).
@@ -415,12 +418,14 @@ KERNEL=$KDIR/vmlinuz
 [[ -f $KDIR/vmlinux-pvh ]] && KERNEL=$KDIR/vmlinux-pvh
 APPEND="console=ttyS0 quiet panic=-1 ember.run=$RUN_ID"
 APPEND+=" i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
+APPEND+=${EMBER_RUNNER_APPEND:+ $EMBER_RUNNER_APPEND}
 QEMU=(qemu-system-x86_64
 	-nodefaults -no-user-config -display none -no-reboot
 	-accel tcg,thread=multi -cpu EPYC,+svm,+npt
 	-m "$MEM" -smp "$SMP"
 	-kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND"
 	-serial "file:$CTL/console.log"
+	-monitor "unix:$CTL/monitor,server=on,wait=off"
 	-chardev stdio,id=cmdout,signal=off -serial chardev:cmdout
 	-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap
 	-virtfs "local,path=${OUT//,/,,},mount_tag=out,security_model=none,multidevs=remap"
@@ -443,17 +448,60 @@ filter() { # pass the command's output through; time the "ready" marker
 	done
 	[[ -z $line ]] || printf '%s' "$line"
 }
+# QEMU's TCG with nested SVM now and then stops the whole runner: the vCPU
+# halts in the idle loop with a deliverable timer interrupt left in its
+# LAPIC's IRR and nothing that wakes it (seen in about 1 of 40-80 Linux
+# guest boots; the wall clock keeps running, so the command would time out).
+# Any new interrupt makes QEMU deliver the pending one, so a watchdog here
+# follows the runner's heartbeat (a counter its init bumps every 2 s) and,
+# when it stalls, presses a key on the runner's PS/2 keyboard through the
+# QEMU monitor. A runner that stays stalled for EMBER_RUNNER_STALL seconds
+# anyway is killed (exit 124).
+STALL=${EMBER_RUNNER_STALL:-60}
+monitor_send() { # command: one QEMU monitor command, best effort
+	perl -MIO::Socket::UNIX -e '
+		my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1;
+		print $s "$ARGV[1]\n"; sleep 1; close $s' "$CTL/monitor" "$1" 2>/dev/null
+}
+watchdog() { # qemu's parent pid
+	local last= cur stalled=0
+	while sleep 2; do
+		cur=$(cat "$CTL/heartbeat" 2>/dev/null) || continue
+		if [[ $cur != "$last" ]]; then
+			last=$cur stalled=0
+			continue
+		fi
+		stalled=$((stalled + 2))
+		if ((stalled >= STALL)); then
+			echo "$stalled" >"$CTL/stalled"
+			pkill -KILL -P "$1" 2>/dev/null
+			return
+		fi
+		if ((stalled % 6 == 0)); then
+			echo "$stalled" >>"$CTL/pokes"
+			monitor_send "sendkey shift"
+		fi
+	done
+}
+# --stdin: QEMU's stdio chardev (which puts a terminal in raw mode) carries
+# our stdin to ttyS1, the command's stdin inside.
+QEMU_STDIN=/dev/null
+((STDIN)) && QEMU_STDIN=/dev/stdin
 filter <"$CTL/stream" &
 FPID=$!
 "${PDEATH[@]}" timeout -k 10 "$TIMEOUT" "${PDEATH[@]}" "${QEMU[@]}" \
-	<"/dev/null" >"$CTL/stream" 2>"$CTL/qemu.log" &
+	<"$QEMU_STDIN" >"$CTL/stream" 2>"$CTL/qemu.log" &
 QPID=$!
+watchdog "$QPID" &
+WPID=$!
 set +e
 wait "$QPID"
 QRC=$?
 QPID=
 wait "$FPID"
 FPID=
+kill "$WPID" 2>/dev/null
+wait "$WPID" 2>/dev/null
 set -e
 
 # keep the logs of the last run for post-mortems
@@ -466,6 +514,9 @@ if [[ ${EMBER_RUNNER_VERBOSE:-0} == 1 ]]; then
 fi
 
 T_END=$(now_us)
+if [[ -s $CTL/pokes ]]; then
+	say "the runner stalled $(wc -l <"$CTL/pokes") time(s) and was woken by a key press"
+fi
 if [[ -s $CTL/exitcode ]]; then
 	RC_FINAL=$(<"$CTL/exitcode")
 	[[ $RC_FINAL =~ ^[0-9]+$ ]] || RC_FINAL=125
@@ -474,7 +525,10 @@ if [[ -s $CTL/exitcode ]]; then
 fi
 
 RC_FINAL=125
-if ((QRC == 124 || QRC == 137)); then
+if [[ -s $CTL/stalled ]]; then
+	say "FAILED: the runner stopped (no heartbeat for $(<"$CTL/stalled") s); qemu killed"
+	RC_FINAL=124
+elif ((QRC == 124 || QRC == 137)); then
 	say "FAILED: timeout after ${TIMEOUT} s (EMBER_RUNNER_TIMEOUT); qemu killed"
 	RC_FINAL=124
 elif [[ -s $CTL/error ]]; then

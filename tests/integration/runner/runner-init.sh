@@ -112,8 +112,15 @@ ip link set lo up 2>/dev/null
 #    The subshells keep PID 1 from adopting ttyS1 as its controlling tty.
 (stty -F /dev/ttyS1 raw -echo && echo "@@EMBER-RUNNER-READY@@" >/dev/ttyS1) ||
 	die "cannot set up ttyS1"
-setsid chroot $H /bin/bash "$OUT_PATH/.runner/$RUN/cmd.sh" </dev/null >/dev/ttyS1 2>&1
+# A heartbeat for the host's watchdog: a counter in the results share that
+# stops changing when this machine stops running (see run-in-kvm.sh).
+(i=0; while :; do i=$((i + 1)); echo $i >"$CTL/heartbeat"; sleep 2; done) &
+hb=$!
+cmd_in=/dev/null
+[ "${CMD_STDIN:-0}" = 1 ] && cmd_in=/dev/ttyS1
+setsid chroot $H /bin/bash "$OUT_PATH/.runner/$RUN/cmd.sh" <$cmd_in >/dev/ttyS1 2>&1
 rc=$?
+kill $hb 2>/dev/null
 say "command exited with status $rc"
 # stty uses TCSADRAIN: wait until the UART has sent everything.
 (stty -F /dev/ttyS1 raw)
