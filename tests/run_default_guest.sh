@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# make run: boots the default guest and shows its console. Until the Debian
-# guest image lands this is the built-in PVH test guest, which checks its
-# boot state, prints the results and resets. Without hardware KVM on the
-# host it runs inside the nested KVM runner.
+# make run: boots the default guest, Debian's cloud kernel with the test
+# initramfs (tests/guest/debian), to a busybox shell on the serial console.
+# Leaving the shell (exit, Ctrl-D) powers the VM off and ember exits 0.
+# Without hardware KVM on the host it runs inside the nested KVM runner,
+# with this terminal forwarded to it.
+#
+# EMBER_RUN_KERNEL=bzImage|vmlinux picks the boot path (bzImage: Linux boot
+# protocol; vmlinux: PVH entry). EMBER_RUN_ARGS adds ember options.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
-make --no-print-directory BUILD="$build" "$build/ember" guests >/dev/null
-# The guest verifies the initrd byte for byte against this pattern
-# (INITRD_BYTE in tests/guest/guest.h) and its size against ember.initrd=.
-perl -e 'binmode STDOUT; print map { chr(($_ * 7 + 3 + ($_ >> 8) * 5 + ($_ >> 16) * 11) & 255) } 0 .. 4095' \
-	>"$build/guest/run-initrd.bin"
-exec tests/integration/runner/run-in-kvm.sh --smp "${EMBER_RUNNER_SMP:-1}" -- "$build/ember" --kernel "$build/guest/pvh_guest.elf" \
-	--initrd "$build/guest/run-initrd.bin" --mem 64 --cmdline "console=ttyS0 ember.test=make-run ember.initrd=4096 ember.mem=64"
+kernel=${EMBER_RUN_KERNEL:-bzImage}
+make --no-print-directory BUILD="$build" "$build/ember" debian-image >/dev/null
+cmdline="console=ttyS0 reboot=k panic=-1 quiet i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
+echo "make run: booting Debian $(cut -d" " -f1 "$build/debian/kernel-version") ($kernel) under ember;" \
+	"leave the shell with 'exit' to power the VM off" >&2
+# shellcheck disable=SC2086 # EMBER_RUN_ARGS is a word list on purpose
+exec tests/integration/runner/run-in-kvm.sh --stdin --smp 1 -- "$build/ember" \
+	--kernel "$build/debian/$kernel" --initrd "$build/debian/initramfs.cpio" --mem 256 \
+	--cmdline "$cmdline ember.scenario=shell" ${EMBER_RUN_ARGS:-}

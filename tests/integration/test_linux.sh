@@ -51,6 +51,34 @@ boot() {
 	passed=$((passed + 1))
 }
 
+# The make-run path: the shell scenario on the serial console. Commands go
+# in once the prompt is up; leaving the shell must power the VM off.
+shell_boot() {
+	local name=shell rc i
+	mkfifo "$tmp/in"
+	timeout -k 5 "$timeout_s" "$build/ember" --kernel "$img/bzImage" --initrd "$img/initramfs.cpio" \
+		--mem 256 --cmdline "$base ember.scenario=shell" <"$tmp/in" >"$tmp/out" 2>&1 &
+	local pid=$!
+	exec 3>"$tmp/in"
+	for ((i = 0; i < timeout_s * 2; i++)); do
+		grep -q 'ember:/# ' "$tmp/out" && break
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.5
+	done
+	# shellcheck disable=SC2016 # the guest shell expands it
+	echo 'echo shell-says-$((6 * 7)); exit' >&3
+	exec 3>&-
+	wait $pid
+	rc=$?
+	rm -f "$tmp/in"
+	tr -d '\r' <"$tmp/out" >"$tmp/out.lf" && mv "$tmp/out.lf" "$tmp/out"
+	if [ $rc != 0 ]; then fail $name "exit $rc, want 0"; return; fi
+	if ! grep -qx 'shell-says-42' "$tmp/out"; then fail $name "the shell did not run the command"; return; fi
+	if ! grep -q 'EMBER-AGENT .* shell-exited' "$tmp/out"; then fail $name "no shell-exited marker"; return; fi
+	echo "  PASS $name (busybox shell ran a command; exit powered the VM off)"
+	passed=$((passed + 1))
+}
+
 echo "linux (Debian $(cat "$img/kernel-version" 2>/dev/null), ember, 256 MiB):"
 # LINUX_VCPUS picks the vCPU counts to boot (the 2-vCPU boots need a runner
 # with two CPUs, see tests/integration/run.sh); "1 2" by default.
@@ -62,6 +90,7 @@ for v in ${LINUX_VCPUS:-1 2}; do
 		boot "poweroff" bzImage 1 poweroff 0 "guest shutdown"
 		boot "reboot" bzImage 1 reboot 0 "guest reset"
 		boot "panic" bzImage 1 panic 3 "guest crash"
+		shell_boot
 	fi
 done
 echo "linux: $passed passed, $failed failed"
