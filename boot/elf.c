@@ -235,7 +235,18 @@ static bool elf_in_segments(const struct elf_seg *segs, unsigned nr, uint64_t ad
 	return false;
 }
 
-int elf_load(const struct guest_mem *mem, const uint8_t *buf, size_t len, struct boot_image *img)
+/* True if a segment after i reads any byte of segment i's file range. */
+static bool elf_file_range_reused(const struct elf_seg *segs, unsigned nr, unsigned i)
+{
+	for (unsigned j = i + 1; j < nr; j++)
+		if (segs[j].offset < segs[i].offset + segs[i].filesz &&
+		    segs[i].offset < segs[j].offset + segs[j].filesz)
+			return true;
+	return false;
+}
+
+int elf_load(const struct guest_mem *mem, const uint8_t *buf, size_t len,
+	     const struct boot_release *rel, struct boot_image *img)
 {
 	struct elf_seg segs[ELF_MAX_PHDRS];
 	unsigned nr = 0;
@@ -270,6 +281,8 @@ int elf_load(const struct guest_mem *mem, const uint8_t *buf, size_t len, struct
 					     segs[i].memsz - segs[i].filesz);
 		if (ret)
 			return err_wrap(ret, "loading ELF segment %u", i);
+		if (!elf_file_range_reused(segs, nr, i))
+			boot_release_range(rel, segs[i].offset, segs[i].filesz);
 		if (segs[i].paddr < img->kernel_start)
 			img->kernel_start = segs[i].paddr;
 		if (segs[i].paddr + segs[i].memsz > img->kernel_end)

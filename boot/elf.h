@@ -15,7 +15,10 @@
 #define ELF_NOTE_PHYS32_ENTRY 18 /* XEN_ELFNOTE_PHYS32_ENTRY */
 
 bool elf_probe(const uint8_t *buf, size_t len);
-int elf_load(const struct guest_mem *mem, const uint8_t *buf, size_t len, struct boot_image *img);
+/* rel (may be NULL) hears of each segment's file range once it is copied
+ * and no later segment reads it. */
+int elf_load(const struct guest_mem *mem, const uint8_t *buf, size_t len,
+	     const struct boot_release *rel, struct boot_image *img);
 /* Searches the PT_NOTE segments for the PVH entry note. Returns 1 and sets
  * `*entry` if found, 0 if absent, negative on a malformed note. `buf` must
  * already have passed the header checks of elf_load. */

@@ -5,6 +5,7 @@
 #define EMBER_BOOT_IMAGE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "boot/layout.h"
@@ -18,6 +19,20 @@ struct boot_image {
 	uint64_t initrd_limit; /* the initrd must end at or below this address */
 	bool pvh;              /* ELF with XEN_ELFNOTE_PHYS32_ENTRY */
 };
+
+/* Told when a range of the kernel image has been copied into guest memory
+ * and will not be read again, so the caller may drop those pages: a 50 MB
+ * vmlinux need not stay resident next to its copy. fn NULL: not told. */
+struct boot_release {
+	void (*fn)(void *ctx, size_t offset, size_t len);
+	void *ctx;
+};
+
+static inline void boot_release_range(const struct boot_release *rel, size_t offset, size_t len)
+{
+	if (rel && rel->fn && len)
+		rel->fn(rel->ctx, offset, len);
+}
 
 /* End of the RAM every loader places things in: the region at 0, which
  * never reaches into the MMIO gap. */

@@ -42,7 +42,7 @@ static int boot_load_kernel(const struct guest_mem *mem, const struct boot_confi
 	int ret;
 
 	if (elf_probe(cfg->kernel, cfg->kernel_len)) {
-		ret = elf_load(mem, cfg->kernel, cfg->kernel_len, img);
+		ret = elf_load(mem, cfg->kernel, cfg->kernel_len, &cfg->kernel_release, img);
 		if (ret)
 			return ret;
 		out->format = img->pvh ? BOOT_FORMAT_ELF_PVH : BOOT_FORMAT_ELF64;

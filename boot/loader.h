@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "boot/acpi.h"
+#include "boot/image.h"
 #include "vmm/guest_mem.h"
 
 enum boot_entry_mode {
@@ -32,6 +33,8 @@ struct boot_config {
 	/* NULL: no ACPI or MP tables. Otherwise both are written, and the
 	 * RSDP's address goes into start_info / boot_params. */
 	const struct acpi_config *acpi;
+	/* Hears which parts of `kernel` are copied and done with. */
+	struct boot_release kernel_release;
 };
 
 struct boot_info {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,4 +57,15 @@ int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len)
 	*out = buf;
 	*len = got;
 	return 0;
+}
+
+void file_drop_range(void *buf, size_t offset, size_t len)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t start = ((uintptr_t)buf + offset + page - 1) & ~(page - 1);
+	uintptr_t end = ((uintptr_t)buf + offset + len) & ~(page - 1);
+
+	/* Best effort: on failure the pages just stay resident. */
+	if (end > start)
+		madvise((void *)start, end - start, MADV_DONTNEED);
 }

@@ -102,6 +102,7 @@ static int read_images(const struct cli_options *opt, struct boot_config *boot)
 		return ret;
 	}
 	boot->kernel = kernel;
+	boot->kernel_release = (struct boot_release){ file_drop_range, kernel };
 	boot->initrd = initrd;
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "boot/elf.h"
+#include "boot/le.h"
 #include "boot_fixture.h"
 #include "vmm/log.h"
 
@@ -37,7 +38,7 @@ static int teardown(void **state)
 static int load(struct boot_fixture *f, size_t len, struct boot_image *bi)
 {
 	memset(bi, 0, sizeof(*bi));
-	return elf_load(&f->mem, img, len, bi);
+	return elf_load(&f->mem, img, len, NULL, bi);
 }
 
 static void test_probe(void **state)
@@ -237,6 +238,62 @@ static void test_empty_segments_ignored(void **state)
 	assert_int_equal(bi.kernel_end, 16 * MiB + 0x100);
 }
 
+struct released {
+	unsigned n;
+	size_t off[4], len[4];
+};
+
+static void record_release(void *ctx, size_t offset, size_t len)
+{
+	struct released *r = ctx;
+
+	assert_true(r->n < 4);
+	r->off[r->n] = offset;
+	r->len[r->n++] = len;
+}
+
+static void test_segments_released_after_copy(void **state)
+{
+	struct boot_fixture *f = *state;
+	struct fix_elf spec = {
+		.nr_segs = 3,
+		.segs = {
+			{ .paddr = 16 * MiB, .filesz = 0x2000, .memsz = 0x3000 },
+			{ .paddr = 17 * MiB, .filesz = 0x800, .memsz = 0x800 },
+			{ .paddr = 18 * MiB, .filesz = 0x100, .memsz = 0x100 },
+		},
+		.entry = 16 * MiB,
+	};
+	struct released r = { 0 };
+	struct boot_release rel = { record_release, &r };
+	struct boot_image bi;
+	size_t len = fix_elf_build(img, IMG_CAP, &spec);
+
+	assert_int_equal(elf_load(&f->mem, img, len, &rel, &bi), 0);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.off[0], FIX_ELF_DATA);
+	assert_int_equal(r.len[0], 0x2000);
+	assert_int_equal(r.off[1], FIX_ELF_DATA + 0x2000);
+	assert_int_equal(r.len[1], 0x800);
+	assert_int_equal(r.off[2], FIX_ELF_DATA + 0x2800);
+	assert_int_equal(r.len[2], 0x100);
+
+	/* Segment 0's file bytes also feed segment 1 (a hostile but legal
+	 * layout): they must not be given up before segment 1 is copied. */
+	le64_write(img + FIX_ELF_PHDR(1) + 8, FIX_ELF_DATA + 0x1000);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(elf_load(&f->mem, img, len, &rel, &bi), 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.off[0], FIX_ELF_DATA + 0x1000);
+	assert_int_equal(r.off[1], FIX_ELF_DATA + 0x2800);
+	assert_memory_equal(f->low + 17 * MiB, img + FIX_ELF_DATA + 0x1000, 0x800);
+
+	/* A failed load releases nothing. */
+	memset(&r, 0, sizeof(r));
+	assert_int_not_equal(elf_load(&f->mem, img, len - 1, &rel, &bi), 0);
+	assert_int_equal(r.n, 0);
+}
+
 static void test_truncated_every_prefix(void **state)
 {
 	struct boot_fixture *f = *state;
@@ -358,6 +415,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_virtual_entry_translated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_entry_outside_segments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_segments_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_segments_released_after_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_every_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overlapping_segments, setup, teardown),
