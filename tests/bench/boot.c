@@ -3,7 +3,8 @@
  * (ru_maxrss from wait4). Prints one line:
  *   boot <label> ms=<to-marker> total_ms=<to-exit> maxrss_kib=<n> rc=<status>
  * A line starting "ember: guest resident KiB=" on stderr, if any, is echoed
- * as guest_kib=<n> so RSS can be reported net of guest memory.
+ * as guest_kib=<n> so RSS can be reported net of guest memory. With
+ * BOOT_LOG=path in the environment, all the output is also saved there.
  *
  * usage: boot LABEL MARKER TIMEOUT_S CMD [ARGS...] */
 #include <errno.h>
@@ -35,11 +36,17 @@ int main(int argc, char **argv)
 	int64_t t0, t_marker = -1, deadline;
 	struct rusage ru;
 	long guest_kib = -1;
+	const char *log_path = getenv("BOOT_LOG");
+	FILE *log = NULL;
 	pid_t pid;
 
 	if (argc < 5) {
 		fprintf(stderr, "usage: boot LABEL MARKER TIMEOUT_S CMD [ARGS...]\n");
 		return 2;
+	}
+	if (log_path && !(log = fopen(log_path, "w"))) {
+		perror(log_path);
+		return 1;
 	}
 	if (pipe(pipefd))
 		return 1;
@@ -72,6 +79,8 @@ int main(int argc, char **argv)
 		n = read(pipefd[0], out + used, sizeof(out) - 1 - used);
 		if (n <= 0)
 			break;
+		if (log)
+			fwrite(out + used, 1, (size_t)n, log);
 		used += (size_t)n;
 		out[used] = 0;
 		if (t_marker < 0 && strstr(out, argv[2]))
@@ -81,6 +90,8 @@ int main(int argc, char **argv)
 	}
 	close(pipefd[0]);
 	wait4(pid, &status, 0, &ru);
+	if (log)
+		fclose(log);
 	char *g = strstr(out, "guest resident KiB=");
 	if (g)
 		guest_kib = strtol(g + strlen("guest resident KiB="), NULL, 10);
