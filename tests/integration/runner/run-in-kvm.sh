@@ -515,7 +515,7 @@ fi
 
 T_END=$(now_us)
 if [[ -s $CTL/pokes ]]; then
-	say "the runner stalled $(wc -l <"$CTL/pokes") time(s) and was woken by a key press"
+	say "the runner's heartbeat stalled: $(wc -l <"$CTL/pokes") wake-up key press(es) sent"
 fi
 if [[ -s $CTL/exitcode ]]; then
 	RC_FINAL=$(<"$CTL/exitcode")
