@@ -208,6 +208,8 @@ void mock_log(struct mock_hal *mh, enum hal_mock_op op, uint64_t a0, uint64_t a1
 int mock_vm_new(struct mock_hal *mh, struct mock_vm **out);
 void mock_vm_free(struct mock_vm *vm);
 int mock_vcpu_new(struct mock_vm *vm, uint32_t id, struct mock_vcpu **out);
+/* Like KVM: the eventfd of an ioeventfd that catches this guest write, or -1. */
+int mock_vm_ioeventfd_match(const struct mock_vm *vm, bool pio, uint64_t addr, uint32_t len, const uint8_t *data);
 void mock_vcpu_free(struct mock_vcpu *v);
 struct mock_tapif *mock_tapif_get(struct mock_hal *mh, const char *name, bool create);
 int mock_tap_open(struct mock_hal *mh, const char *name, struct hal_tap **out);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hal/mock_internal.h"
 #include "vmm/log.h"
@@ -24,6 +25,30 @@
 static const struct hal_vcpu_ops mock_vcpu_ops;
 
 /* ---- run ----------------------------------------------------------------------- */
+
+/* A scripted guest write that an ioeventfd catches never reaches the
+ * VMM, as with KVM: the eventfd is signalled and the step is used up. */
+static bool ioeventfd_consumes(struct mock_vcpu *v, struct mock_step *step)
+{
+	struct mock_hal *mh = mock_hal_of_vcpu(&v->base);
+	struct mock_script *s = &mh->scripts[v->base.id];
+	const struct hal_exit *e = &step->exit;
+	uint64_t one = 1;
+	int fd = -1;
+
+	if (e->reason == HAL_EXIT_MMIO && e->mmio.write)
+		fd = mock_vm_ioeventfd_match(mock_vm_of(v->base.vm), false, e->mmio.addr, e->mmio.len, step->data);
+	else if (e->reason == HAL_EXIT_IO && e->io.write && e->io.count == 1)
+		fd = mock_vm_ioeventfd_match(mock_vm_of(v->base.vm), true, e->io.port, e->io.size, step->data);
+	if (fd < 0 || write(fd, &one, sizeof(one)) != sizeof(one))
+		return false;
+	s->head = step->next;
+	if (!s->head)
+		s->tail = NULL;
+	s->n--;
+	free(step);
+	return true;
+}
 
 /* Lock held on entry and exit; dropped while a blocking run() waits so
  * other threads (and the kicker) get through. */
@@ -50,6 +75,8 @@ static int run_locked(struct mock_hal *mh, struct mock_vcpu *v, struct hal_exit 
 	struct mock_step *step = s->head;
 	uint8_t *buf = mh->exit_buf[id];
 
+	if (ioeventfd_consumes(v, step))
+		return run_locked(mh, v, exit);
 	s->head = step->next;
 	if (!s->head)
 		s->tail = NULL;

@@ -341,6 +341,23 @@ static int do_ioeventfd(struct mock_vm *vm, const struct hal_ioeventfd *ev, bool
 			(unsigned long long)ev->addr);
 }
 
+int mock_vm_ioeventfd_match(const struct mock_vm *vm, bool pio, uint64_t addr, uint32_t len, const uint8_t *data)
+{
+	uint64_t value = 0;
+
+	if (len > sizeof(value))
+		return -1;
+	memcpy(&value, data, len);
+	for (const struct mock_ioeventfd *i = vm->ioeventfds; i; i = i->next) {
+		const struct hal_ioeventfd *ev = &i->ev;
+
+		if (ev->pio == pio && ev->addr == addr && (!ev->len || ev->len == len) &&
+		    (!ev->datamatch || ev->data == value))
+			return ev->fd;
+	}
+	return -1;
+}
+
 static int mock_ioeventfd(struct hal_vm *vm, const struct hal_ioeventfd *ev, bool assign)
 {
 	uint32_t flags = (ev->pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |

@@ -1,6 +1,7 @@
 #include "vmm/cli.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +70,20 @@ int cli_parse(int argc, char *const argv[], struct cli_options *out)
 			out->print_startup = true;
 		} else if (strcmp(arg, "--print-exit-stats") == 0) {
 			out->print_exit_stats = true;
+		} else if (strcmp(arg, "--rng") == 0) {
+			out->rng = true;
+		} else if (flag_is(arg, "--drive")) {
+			ret = take_value(argc, argv, &i, "--drive", &v);
+			if (!ret && out->nr_drives >= CLI_MAX_DRIVES)
+				ret = err_set(-EINVAL, "--drive: at most %d drives", CLI_MAX_DRIVES);
+			if (!ret) {
+				char id[16];
+
+				snprintf(id, sizeof(id), "drive%u", out->nr_drives);
+				ret = drive_parse(v, id, &out->drives[out->nr_drives]);
+			}
+			if (!ret)
+				out->nr_drives++;
 		} else if (flag_is(arg, "--kernel")) {
 			ret = take_value(argc, argv, &i, "--kernel", &out->kernel);
 		} else if (flag_is(arg, "--initrd")) {
@@ -117,6 +132,11 @@ void cli_print_usage(FILE *f)
 		"  --mem MiB            guest memory, %llu..%llu (default %d)\n"
 		"  --vcpus N            virtual CPUs, 1..%d (default 1)\n"
 		"  --cpu-template PATH  CPUID/MSR bit masks, Firecracker custom-template JSON\n"
+		"  --drive path=FILE[,ro=on|off][,id=NAME]\n"
+		"                       a virtio-blk disk (repeatable: vda, vdb, ...); the file\n"
+		"                       is locked, so no second VMM can write it; ro=on refuses\n"
+		"                       guest writes; NAME (<= 20 chars) answers GET_ID\n"
+		"  --rng                a virtio-rng device fed by the host's getrandom()\n"
 		"  --log-level LEVEL    Error, Warning, Info, Debug or Trace (default Warning)\n"
 		"  --print-exit-stats   print VM exits by reason when the VM stops\n"
 		"  --print-startup      print the monotonic time of the first KVM_RUN\n"

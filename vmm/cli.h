@@ -7,12 +7,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "vmm/drive.h"
 #include "vmm/log.h"
 
 #define CLI_DEFAULT_MEM_MiB 128
 #define CLI_MAX_MEM_MiB (1024ULL * 1024) /* 1 TiB */
 #define CLI_DEFAULT_CMDLINE                                                                  \
 	"console=ttyS0 reboot=k panic=1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
+
+#define CLI_MAX_DRIVES 16
 
 struct cli_options {
 	const char *kernel;
@@ -26,6 +29,10 @@ struct cli_options {
 	bool version;
 	/* Print the monotonic time of the first KVM_RUN, for the start-up benchmark. */
 	bool print_startup;
+	/* --drive specs, in order (the guest sees vda, vdb, ...). */
+	struct drive_spec drives[CLI_MAX_DRIVES];
+	unsigned nr_drives;
+	bool rng; /* add a virtio-rng device */
 	/* Print VM-exit counters by reason when the VM stops. */
 	bool print_exit_stats;
 };

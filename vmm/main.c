@@ -16,6 +16,7 @@
 #include "vmm/log.h"
 #include "vmm/vm.h"
 #include "vmm/vm_devices.h"
+#include "vmm/vm_virtio.h"
 
 #define EMBER_VERSION "0.1.0"
 #define KERNEL_MAX_BYTES (1ULL << 30)
@@ -160,6 +161,14 @@ static int run(const struct cli_options *opt)
 	ret = vm_create(hal, &cfg, &st.vm);
 	if (ret)
 		goto out_hal;
+	for (unsigned i = 0; i < opt->nr_drives && !ret; i++)
+		ret = vm_virtio_add_blk(st.vm, &opt->drives[i]);
+	if (!ret && opt->rng)
+		ret = vm_virtio_add_rng(st.vm);
+	if (ret) {
+		code = EMBER_EXIT_BAD_CONFIG;
+		goto out_vm;
+	}
 	st.vm->print_startup = opt->print_startup;
 	st.vm->cpu_template = opt->cpu_template ? &tpl : NULL;
 	ret = vm_load_kernel(st.vm, &boot);
@@ -169,6 +178,8 @@ static int run(const struct cli_options *opt)
 		goto out_vm;
 	}
 	ret = console_attach(&con, vm_devices_console_push, st.vm);
+	if (!ret)
+		ret = vm_virtio_attach(st.vm, &loop);
 	if (!ret)
 		ret = event_loop_add(&loop, st.signal_fd, EPOLLIN, on_signal, &st);
 	if (!ret)

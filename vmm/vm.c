@@ -9,6 +9,7 @@
 #include "boot/layout.h"
 #include "vmm/log.h"
 #include "vmm/vm_devices.h"
+#include "vmm/vm_virtio.h"
 
 static const char *const exit_reason_names[] = {
 	[VM_EXIT_NONE] = "none",
@@ -114,6 +115,7 @@ int vm_create(struct hal *hal, const struct vm_config *cfg, struct vm **out)
 	vm->console = cfg->console;
 	vm->exit_fd = -1;
 	guest_mem_init(&vm->mem);
+	resources_init(&vm->resources);
 	bus_init(&vm->pio_bus, "pio");
 	bus_init(&vm->mmio_bus, "mmio");
 	pthread_mutex_init(&vm->exit_lock, NULL);
@@ -150,10 +152,14 @@ int vm_load_kernel(struct vm *vm, const struct boot_config *boot_in)
 {
 	/* Distribution kernels find extra CPUs, the devices and poweroff only
 	 * through ACPI, so every VM gets tables unless the caller brings its own. */
-	struct acpi_config acpi = { .nr_vcpus = vm->nr_vcpus, .pvpanic = true };
+	struct acpi_virtio_dev virtio[VM_VIRTIO_MAX];
+	struct acpi_config acpi = { .nr_vcpus = vm->nr_vcpus, .pvpanic = true, .virtio = virtio,
+				    .nr_virtio = vm->nr_virtio };
 	struct boot_config boot = *boot_in;
 	int ret;
 
+	for (unsigned i = 0; i < vm->nr_virtio; i++)
+		virtio[i] = (struct acpi_virtio_dev){ vm->virtio[i]->base, VIRTIO_MMIO_RANGE_LEN, vm->virtio[i]->gsi };
 	if (!boot.acpi)
 		boot.acpi = &acpi;
 	ret = boot_load(&vm->mem, &boot, &vm->boot);
@@ -264,6 +270,7 @@ void vm_destroy(struct vm *vm)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vm->vcpus[i].hal->ops->destroy(vm->vcpus[i].hal);
 	vm_devices_destroy(vm);
+	vm_virtio_destroy(vm);
 	if (vm->hvm)
 		vm->hvm->ops->destroy(vm->hvm);
 	for (unsigned i = 0; i < vm->nr_ram; i++)

@@ -15,7 +15,12 @@
 #include "vmm/cpu_template.h"
 #include "vmm/cpuid.h"
 #include "vmm/guest_mem.h"
+#include "vmm/resources.h"
 #include "vmm/vcpu.h"
+
+#define VM_VIRTIO_MAX RESOURCES_MAX_VIRTIO
+
+struct vm_virtio;
 
 /* Process exit codes: 0/1 as Firecracker; usage and config errors take
  * the sysexits.h values, so that no code looks like a death by signal. */
@@ -72,6 +77,9 @@ struct vm {
 	struct device *cmos;
 	struct device *acpi_pm;
 	struct device *pvpanic;
+	struct resources resources;
+	struct vm_virtio *virtio[VM_VIRTIO_MAX]; /* in creation order: vda, vdb, ... */
+	unsigned nr_virtio;
 	struct vm_console console;
 	struct boot_info boot;
 	const struct cpu_template *cpu_template; /* NULL: none */

@@ -1,0 +1,181 @@
+#include "vmm/vm_virtio.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "devices/virtio/blk.h"
+#include "devices/virtio/rng.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+static void signal_fd(int fd)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN means the counter is already non-zero: the wake-up is pending. */
+	if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_error("eventfd %d: %m", fd);
+}
+
+static void vm_virtio_interrupt(void *opaque)
+{
+	struct vm_virtio *v = opaque;
+
+	if (v->irq_fd >= 0) {
+		signal_fd(v->irq_fd);
+		return;
+	}
+	v->vm->hvm->ops->set_irq_line(v->vm->hvm, v->gsi, 1);
+	v->vm->hvm->ops->set_irq_line(v->vm->hvm, v->gsi, 0);
+}
+
+/* A QueueNotify that reached userspace: pass it to the event loop. */
+static void vm_virtio_kick(void *opaque, unsigned q)
+{
+	struct vm_virtio *v = opaque;
+
+	if (q < VIRTIO_MAX_QUEUES && v->kicks[q].fd >= 0)
+		signal_fd(v->kicks[q].fd);
+}
+
+static void vm_virtio_on_kick(void *opaque, uint32_t events)
+{
+	struct vm_virtio_kick *k = opaque;
+	uint64_t n;
+
+	(void)events;
+	if (read(k->fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	virtio_mmio_notify(k->owner->dev, k->queue);
+}
+
+static int wire_notifications(struct vm *vm, struct vm_virtio *v)
+{
+	struct hal_vm *hvm = vm->hvm;
+	int ret;
+
+	v->ioeventfd = vm->hal->ops->check_cap(vm->hal, HAL_CAP_IOEVENTFD) > 0;
+	for (unsigned q = 0; q < v->dev->nr_queues; q++) {
+		struct hal_ioeventfd ev = { .addr = v->base + VIRTIO_MMIO_QUEUE_NOTIFY, .len = 4,
+					    .datamatch = true, .data = q };
+
+		v->kicks[q].fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (v->kicks[q].fd < 0)
+			return err_fail(-errno, "%s: eventfd: %m", v->dev->ops->kind);
+		ev.fd = v->kicks[q].fd;
+		if (v->ioeventfd && (ret = hvm->ops->ioeventfd(hvm, &ev, true)))
+			return err_wrap(ret, "%s queue %u: ioeventfd", v->dev->ops->kind, q);
+	}
+	if (vm->hal->ops->check_cap(vm->hal, HAL_CAP_IRQFD) > 0) {
+		v->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (v->irq_fd < 0)
+			return err_fail(-errno, "%s: eventfd: %m", v->dev->ops->kind);
+		ret = hvm->ops->irqfd(hvm, v->irq_fd, v->gsi, true);
+		if (ret)
+			return err_wrap(ret, "%s: irqfd on GSI %u", v->dev->ops->kind, v->gsi);
+	}
+	return 0;
+}
+
+typedef int (*create_fn)(struct vm *vm, const void *arg, const struct virtio_mmio_hooks *hooks,
+			 struct virtio_mmio **out);
+
+static void vm_virtio_free(struct vm_virtio *v)
+{
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		if (v->kicks[q].fd >= 0)
+			close(v->kicks[q].fd);
+	if (v->irq_fd >= 0)
+		close(v->irq_fd);
+	if (v->dev)
+		v->dev->dev.ops->destroy(&v->dev->dev);
+	free(v);
+}
+
+static int vm_virtio_add(struct vm *vm, create_fn create, const void *arg)
+{
+	struct vm_virtio *v;
+	int ret;
+
+	if (vm->nr_virtio >= VM_VIRTIO_MAX)
+		return err_fail(-ENOSPC, "at most %d virtio devices", VM_VIRTIO_MAX);
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return err_fail(-ENOMEM, "virtio device record");
+	v->vm = vm;
+	v->irq_fd = -1;
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		v->kicks[q] = (struct vm_virtio_kick){ v, q, -1 };
+	ret = resources_alloc_virtio(&vm->resources, &v->base, &v->gsi);
+	if (!ret)
+		ret = create(vm, arg, &(struct virtio_mmio_hooks){ vm_virtio_interrupt, vm_virtio_kick, v }, &v->dev);
+	if (!ret)
+		ret = wire_notifications(vm, v);
+	if (!ret)
+		ret = bus_register(&vm->mmio_bus, v->base, VIRTIO_MMIO_RANGE_LEN, &v->dev->dev);
+	if (ret) {
+		vm_virtio_free(v);
+		return ret;
+	}
+	vm->virtio[vm->nr_virtio++] = v;
+	return 0;
+}
+
+static int create_blk(struct vm *vm, const void *arg, const struct virtio_mmio_hooks *hooks,
+		      struct virtio_mmio **out)
+{
+	const struct drive_spec *d = arg;
+	struct blk_config cfg = { .read_only = d->read_only, .id = d->id };
+	int ret = drive_open(d, &cfg.fd, &cfg.size);
+
+	if (ret)
+		return ret;
+	ret = blk_create(&vm->mem, &cfg, hooks, out);
+	if (ret) {
+		close(cfg.fd);
+		return err_wrap(ret, "drive %s", d->id);
+	}
+	return 0;
+}
+
+static int create_rng(struct vm *vm, const void *arg, const struct virtio_mmio_hooks *hooks,
+		      struct virtio_mmio **out)
+{
+	(void)arg;
+	return rng_create(&vm->mem, NULL, hooks, out);
+}
+
+int vm_virtio_add_blk(struct vm *vm, const struct drive_spec *drive)
+{
+	return vm_virtio_add(vm, create_blk, drive);
+}
+
+int vm_virtio_add_rng(struct vm *vm)
+{
+	return vm_virtio_add(vm, create_rng, NULL);
+}
+
+int vm_virtio_attach(struct vm *vm, struct event_loop *loop)
+{
+	for (unsigned i = 0; i < vm->nr_virtio; i++) {
+		struct vm_virtio *v = vm->virtio[i];
+
+		for (unsigned q = 0; q < v->dev->nr_queues; q++) {
+			int ret = event_loop_add(loop, v->kicks[q].fd, EPOLLIN, vm_virtio_on_kick, &v->kicks[q]);
+
+			if (ret)
+				return err_wrap(ret, "%s queue %u", v->dev->ops->kind, q);
+		}
+	}
+	return 0;
+}
+
+void vm_virtio_destroy(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_virtio; i++)
+		vm_virtio_free(vm->virtio[i]);
+	vm->nr_virtio = 0;
+}
