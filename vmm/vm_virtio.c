@@ -52,6 +52,12 @@ static void vm_virtio_on_kick(void *opaque, uint32_t events)
 	virtio_mmio_notify(k->owner->dev, k->queue);
 }
 
+static void vm_virtio_on_backend(void *opaque, uint32_t events)
+{
+	(void)events;
+	virtio_mmio_backend_event(((struct vm_virtio *)opaque)->dev);
+}
+
 static int wire_notifications(struct vm *vm, struct vm_virtio *v)
 {
 	struct hal_vm *hvm = vm->hvm;
@@ -162,7 +168,14 @@ int vm_virtio_attach(struct vm *vm, struct event_loop *loop)
 {
 	for (unsigned i = 0; i < vm->nr_virtio; i++) {
 		struct vm_virtio *v = vm->virtio[i];
+		int fd = v->dev->ops->event_fd ? v->dev->ops->event_fd(v->dev) : -1;
 
+		if (fd >= 0) {
+			int ret = event_loop_add(loop, fd, EPOLLIN, vm_virtio_on_backend, v);
+
+			if (ret)
+				return err_wrap(ret, "%s backend", v->dev->ops->kind);
+		}
 		for (unsigned q = 0; q < v->dev->nr_queues; q++) {
 			int ret = event_loop_add(loop, v->kicks[q].fd, EPOLLIN, vm_virtio_on_kick, &v->kicks[q]);
 

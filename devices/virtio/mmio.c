@@ -83,6 +83,14 @@ void virtio_mmio_notify(struct virtio_mmio *t, unsigned q)
 	pthread_mutex_unlock(&t->dev.lock);
 }
 
+void virtio_mmio_backend_event(struct virtio_mmio *t)
+{
+	pthread_mutex_lock(&t->dev.lock);
+	if (t->ops->on_event)
+		t->ops->on_event(t);
+	pthread_mutex_unlock(&t->dev.lock);
+}
+
 static void transport_reset(struct virtio_mmio *t)
 {
 	if (t->ops->reset)

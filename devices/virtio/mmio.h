@@ -70,6 +70,11 @@ struct virtio_backend_ops {
 	 * virtio_mmio_push() and finish with virtio_mmio_flush(). */
 	void (*process)(struct virtio_mmio *t, unsigned q);
 	void (*reset)(struct virtio_mmio *t); /* optional */
+	/* An fd the event loop should watch for the backend (I/O completions,
+	 * a TAP), or -1. Optional, asked once when the VM starts. */
+	int (*event_fd)(struct virtio_mmio *t);
+	/* event_fd became readable; runs on the event loop with dev.lock held. */
+	void (*on_event)(struct virtio_mmio *t);
 	/* Backend state inside the transport's record. Optional. */
 	void (*save)(struct virtio_mmio *t, struct state_writer *w);
 	void (*restore)(struct virtio_mmio *t, struct state_reader *r);
@@ -111,6 +116,8 @@ int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_backend_ops *ops
 /* Queue `q` was kicked: serve it if the device is live. Takes dev.lock. */
 void virtio_mmio_notify(struct virtio_mmio *t, unsigned q);
 bool virtio_mmio_live(const struct virtio_mmio *t);
+/* The backend's event_fd fired: run on_event under dev.lock. */
+void virtio_mmio_backend_event(struct virtio_mmio *t);
 bool virtio_mmio_has_feature(const struct virtio_mmio *t, unsigned bit);
 /* Wrappers over the queue that turn a broken ring into NEEDS_RESET. */
 int virtio_mmio_pop(struct virtio_mmio *t, unsigned q, struct virtq_chain *chain);

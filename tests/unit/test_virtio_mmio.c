@@ -79,6 +79,11 @@ static void echo_restore(struct virtio_mmio *t, struct state_reader *r)
 		memcpy(((struct echo *)t)->config, c, 8);
 }
 
+static void echo_on_event(struct virtio_mmio *t)
+{
+	((struct echo *)t)->resets += 100;
+}
+
 static void echo_destroy(struct virtio_mmio *t)
 {
 	free(t);
@@ -88,7 +93,7 @@ static const struct virtio_backend_ops echo_ops = {
 	.kind = "echo", .device_id = 42, .config_len = 8,
 	.config_read = echo_config_read, .config_write = echo_config_write,
 	.activate = echo_activate, .process = echo_process, .reset = echo_reset,
-	.save = echo_save, .restore = echo_restore, .destroy = echo_destroy,
+	.save = echo_save, .restore = echo_restore, .destroy = echo_destroy, .on_event = echo_on_event,
 };
 
 static void on_interrupt(void *opaque)
@@ -462,6 +467,16 @@ static void test_save_restore_round_trip_and_hostile_records(void **state)
 	state_writer_free(&w);
 }
 
+static void test_backend_event_runs_under_the_lock(void **state)
+{
+	struct fx *fx = *state;
+
+	virtio_mmio_backend_event(fx->t);
+	assert_int_equal(fx->e->resets, 100);
+	assert_int_equal(pthread_mutex_trylock(&fx->t->dev.lock), 0);
+	pthread_mutex_unlock(&fx->t->dev.lock);
+}
+
 static void test_init_rejects_bad_shapes(void **state)
 {
 	struct virtio_mmio t;
@@ -493,6 +508,7 @@ int main(void)
 		T(test_config_space),
 		T(test_device_reset_op),
 		T(test_save_restore_round_trip_and_hostile_records),
+		T(test_backend_event_runs_under_the_lock),
 		cmocka_unit_test(test_init_rejects_bad_shapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
