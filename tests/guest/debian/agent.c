@@ -10,16 +10,24 @@
  * on the console, so a test on the host can follow the boot and time it.
  * Scenarios live in the table at the bottom; add new ones there.
  *
+ * ember.root=/dev/vdX makes the agent, once the modules are loaded, mount
+ * that device (ext4) and switch_root into it, exec'ing its /sbin/init.
+ *
  * Built static: gcc -std=gnu11 -static -O2 -Wall -Wextra -Werror.
  */
+#define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -290,6 +298,672 @@ static void sc_shell(void)
 	finish(RB_POWER_OFF, "poweroff");
 }
 
+/* ---- block and rng scenarios (virtio-blk, virtio-rng) ---- */
+
+static const char *errname(int e)
+{
+	static char buf[16];
+	const char *n = strerrorname_np(e);
+	if (n)
+		return n;
+	snprintf(buf, sizeof(buf), "E%d", e);
+	return buf;
+}
+
+/* Integer value of KEY=N on the command line, or def. */
+static long cmdline_long(const char *key, long def)
+{
+	char v[32], *end;
+	if (cmdline_get(key, v, sizeof(v)) < 0)
+		return def;
+	long n = strtol(v, &end, 0);
+	return *end || end == v ? def : n;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Device nodes appear as the modules probe; allow a few seconds. */
+static int wait_dev(const char *path)
+{
+	for (int i = 0; i < 100; i++) {
+		if (access(path, F_OK) == 0)
+			return 0;
+		usleep(50 * 1000);
+	}
+	marker("dev-missing %s", path);
+	return -1;
+}
+
+/* First line of a (small) file, without its newline; -1 if unreadable. */
+static int first_line(const char *path, char *buf, size_t size)
+{
+	if (read_file(path, buf, size) < 0)
+		return -1;
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static int read_ull(const char *path, unsigned long long *v)
+{
+	char buf[64], *end;
+	if (first_line(path, buf, sizeof(buf)) < 0)
+		return -1;
+	*v = strtoull(buf, &end, 10);
+	return end == buf ? -1 : 0;
+}
+
+/* blk-read: mount /dev/vda read-only at /mnt, print the first line of
+ * ember.file (default /hello.txt) and the disk's size in sectors. */
+static void sc_blk_read(void)
+{
+	char path[256] = "/hello.txt", full[320], line[1024];
+	unsigned long long sectors;
+	cmdline_get("ember.file", path, sizeof(path));
+	if (wait_dev("/dev/vda") < 0)
+		finish(RB_POWER_OFF, "poweroff");
+	if (read_ull("/sys/block/vda/size", &sectors) == 0)
+		marker("blk-size sectors=%llu", sectors);
+	else
+		marker("blk-size-failed errno=%s", errname(errno));
+	mkdir("/mnt", 0755);
+	if (mount("/dev/vda", "/mnt", "ext4", MS_RDONLY, NULL) < 0) {
+		marker("blk-read-failed mount errno=%s", errname(errno));
+		finish(RB_POWER_OFF, "poweroff");
+	}
+	snprintf(full, sizeof(full), "/mnt%s%s", path[0] == '/' ? "" : "/", path);
+	if (first_line(full, line, sizeof(line)) < 0)
+		marker("blk-read-failed open %s errno=%s", path, errname(errno));
+	else
+		marker("blk-read file=%s content=%s", path, line);
+	if (umount("/mnt") < 0)
+		marker("blk-read-failed umount errno=%s", errname(errno));
+	finish(RB_POWER_OFF, "poweroff");
+}
+
+/* blk-write: mount /dev/vda read-write, write ember.data (and a newline)
+ * to /written.txt, fsync, unmount, sync. */
+static void sc_blk_write(void)
+{
+	char data[1024] = "ember";
+	const char *step = "mount";
+	int fd = -1;
+	cmdline_get("ember.data", data, sizeof(data));
+	strcat(data, "\n");
+	if (wait_dev("/dev/vda") < 0)
+		finish(RB_POWER_OFF, "poweroff");
+	mkdir("/mnt", 0755);
+	if (mount("/dev/vda", "/mnt", "ext4", 0, NULL) < 0)
+		goto fail;
+	step = "open";
+	fd = open("/mnt/written.txt", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		goto fail;
+	step = "write";
+	if (write(fd, data, strlen(data)) != (ssize_t)strlen(data)) {
+		if (errno == 0)
+			errno = EIO;
+		goto fail;
+	}
+	step = "fsync";
+	if (fsync(fd) < 0)
+		goto fail;
+	step = "close";
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	step = "umount";
+	if (umount("/mnt") < 0)
+		goto fail;
+	sync();
+	marker("blk-write-done bytes=%zu", strlen(data));
+	finish(RB_POWER_OFF, "poweroff");
+fail:
+	marker("blk-write-failed %s errno=%s", step, errname(errno));
+	if (fd >= 0)
+		close(fd);
+	finish(RB_POWER_OFF, "poweroff");
+}
+
+/* A minimal virtio-blk driver in user space, for blk-ro: Linux refuses
+ * every write to a disk offered with VIRTIO_BLK_F_RO in the block layer
+ * (pwrite, BLKZEROOUT, BLKDISCARD: EPERM), so only a driver that ignores
+ * the flag can ask the device itself. The disk's virtio-mmio transport is
+ * unbound from the kernel's virtio-mmio driver (which resets the device and
+ * frees its registers for /dev/mem), then driven through /dev/mem: one
+ * queue of 8 in one locked page whose physical address comes from
+ * /proc/self/pagemap, one request at a time, polled (no interrupt).
+ * Handles virtio-mmio version 1 (legacy) and 2. */
+enum {
+	VM_MAGIC = 0x000, VM_VERSION = 0x004, VM_DEVICE_ID = 0x008,
+	VM_DEV_FEATURES = 0x010, VM_DEV_FEATURES_SEL = 0x014,
+	VM_DRV_FEATURES = 0x020, VM_DRV_FEATURES_SEL = 0x024,
+	VM_GUEST_PAGE_SIZE = 0x028, VM_QUEUE_SEL = 0x030, VM_QUEUE_NUM_MAX = 0x034,
+	VM_QUEUE_NUM = 0x038, VM_QUEUE_ALIGN = 0x03c, VM_QUEUE_PFN = 0x040,
+	VM_QUEUE_READY = 0x044, VM_QUEUE_NOTIFY = 0x050, VM_IRQ_STATUS = 0x060,
+	VM_IRQ_ACK = 0x064, VM_STATUS = 0x070, VM_DESC_LO = 0x080, VM_DESC_HI = 0x084,
+	VM_AVAIL_LO = 0x090, VM_AVAIL_HI = 0x094, VM_USED_LO = 0x0a0, VM_USED_HI = 0x0a4,
+};
+/* Offsets in the one DMA page. */
+enum { RQ_DESC = 0, RQ_AVAIL = 128, RQ_USED = 256, RQ_HDR = 1024, RQ_STATUS = 1100, RQ_DATA = 2048 };
+#define RQ_QSIZE 8
+
+struct raw_blk {
+	volatile uint8_t *regs;
+	uint8_t *page;
+	uint64_t page_pa;
+	uint16_t avail_idx, qsize;
+	uint32_t version;
+	uint32_t features_lo;
+};
+
+static uint32_t rd32(struct raw_blk *d, unsigned off)
+{
+	return *(volatile uint32_t *)(d->regs + off);
+}
+
+static void wr32(struct raw_blk *d, unsigned off, uint32_t v)
+{
+	*(volatile uint32_t *)(d->regs + off) = v;
+}
+
+/* The platform device behind /sys/block/DISK and its register window
+ * (from /proc/iomem, where it is listed under the device's name). */
+static int raw_find(const char *disk, char *pdev, size_t size, uint64_t *base)
+{
+	char link[PATH_MAX], *slash, line[256];
+	snprintf(line, sizeof(line), "/sys/block/%s/device", disk);
+	if (!realpath(line, link))
+		return -1;
+	/* .../LNRO0005:00/virtio0 */
+	if (!(slash = strrchr(link, '/')))
+		return -1;
+	*slash = '\0';
+	if (!(slash = strrchr(link, '/')))
+		return -1;
+	snprintf(pdev, size, "%s", slash + 1);
+	FILE *f = fopen("/proc/iomem", "re");
+	if (!f)
+		return -1;
+	int found = -1;
+	while (found < 0 && fgets(line, sizeof(line), f)) {
+		char *colon = strstr(line, " : ");
+		line[strcspn(line, "\n")] = '\0';
+		if (colon && !strcmp(colon + 3, pdev)) {
+			*base = strtoull(line + strspn(line, " "), NULL, 16);
+			found = 0;
+		}
+	}
+	fclose(f);
+	errno = found ? ENOENT : 0;
+	return found;
+}
+
+static int raw_open(struct raw_blk *d, const char *pdev, uint64_t base)
+{
+	char path[256];
+	uint64_t ent;
+	memset(d, 0, sizeof(*d));
+	snprintf(path, sizeof(path), "/sys/bus/platform/drivers/virtio-mmio/unbind");
+	if (write_file(path, pdev) < 0)
+		return -1;
+	/* The queue page must not move while the device uses it. */
+	write_file("/proc/sys/vm/compact_unevictable_allowed", "0");
+	d->page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | MAP_LOCKED, -1, 0);
+	if (d->page == MAP_FAILED)
+		return -1;
+	memset(d->page, 0, 4096);
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = pread(fd, &ent, sizeof(ent), (uintptr_t)d->page / 4096 * sizeof(ent));
+	close(fd);
+	if (n != sizeof(ent) || !(ent >> 63) || !(ent & ((1ull << 55) - 1))) {
+		errno = EFAULT;
+		return -1;
+	}
+	d->page_pa = (ent & ((1ull << 55) - 1)) * 4096;
+	fd = open("/dev/mem", O_RDWR | O_SYNC | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, base & ~4095ull);
+	close(fd);
+	if (m == MAP_FAILED)
+		return -1;
+	d->regs = (volatile uint8_t *)m + (base & 4095);
+	return 0;
+}
+
+/* Reset and bring up queue 0; returns 0, or -1 with a reason in *why. */
+static int raw_init(struct raw_blk *d, const char **why)
+{
+	*why = "magic";
+	if (rd32(d, VM_MAGIC) != 0x74726976)
+		return -1;
+	d->version = rd32(d, VM_VERSION);
+	*why = "not-blk";
+	if (rd32(d, VM_DEVICE_ID) != 2 || (d->version != 1 && d->version != 2))
+		return -1;
+	wr32(d, VM_STATUS, 0);
+	for (int i = 0; i < 1000 && rd32(d, VM_STATUS); i++)
+		usleep(1000);
+	wr32(d, VM_STATUS, 1); /* ACKNOWLEDGE */
+	wr32(d, VM_STATUS, 1 | 2); /* DRIVER */
+	wr32(d, VM_DEV_FEATURES_SEL, 0);
+	d->features_lo = rd32(d, VM_DEV_FEATURES);
+	/* No device feature, VIRTIO_BLK_F_RO included: a driver that ignores
+	 * the flag. Version 2 needs VIRTIO_F_VERSION_1 (bit 32). */
+	wr32(d, VM_DRV_FEATURES_SEL, 0);
+	wr32(d, VM_DRV_FEATURES, 0);
+	if (d->version == 2) {
+		wr32(d, VM_DRV_FEATURES_SEL, 1);
+		wr32(d, VM_DRV_FEATURES, 1);
+		wr32(d, VM_STATUS, 1 | 2 | 8); /* FEATURES_OK */
+		*why = "features";
+		if (!(rd32(d, VM_STATUS) & 8))
+			return -1;
+	} else {
+		wr32(d, VM_GUEST_PAGE_SIZE, 4096);
+	}
+	wr32(d, VM_QUEUE_SEL, 0);
+	*why = "queue";
+	uint32_t max = rd32(d, VM_QUEUE_NUM_MAX);
+	if (max < 3)
+		return -1;
+	d->qsize = max < RQ_QSIZE ? max : RQ_QSIZE;
+	wr32(d, VM_QUEUE_NUM, d->qsize);
+	if (d->version == 2) {
+		wr32(d, VM_DESC_LO, (uint32_t)(d->page_pa + RQ_DESC));
+		wr32(d, VM_DESC_HI, (uint32_t)((d->page_pa + RQ_DESC) >> 32));
+		wr32(d, VM_AVAIL_LO, (uint32_t)(d->page_pa + RQ_AVAIL));
+		wr32(d, VM_AVAIL_HI, (uint32_t)((d->page_pa + RQ_AVAIL) >> 32));
+		wr32(d, VM_USED_LO, (uint32_t)(d->page_pa + RQ_USED));
+		wr32(d, VM_USED_HI, (uint32_t)((d->page_pa + RQ_USED) >> 32));
+		wr32(d, VM_QUEUE_READY, 1);
+	} else {
+		/* legacy layout: used ring at the next QueueAlign boundary
+		 * after the avail ring, which ends below RQ_USED */
+		wr32(d, VM_QUEUE_ALIGN, RQ_USED);
+		wr32(d, VM_QUEUE_PFN, (uint32_t)(d->page_pa / 4096));
+	}
+	wr32(d, VM_STATUS, 1 | 2 | (d->version == 2 ? 8 : 0) | 4); /* DRIVER_OK */
+	*why = "status";
+	if (rd32(d, VM_STATUS) & 0xc0) /* DEVICE_NEEDS_RESET, FAILED */
+		return -1;
+	return 0;
+}
+
+/* One request on sector 0 with 512 data bytes at RQ_DATA: type 0 (IN) or
+ * 1 (OUT). Returns the device's status byte, or -1 on timeout. */
+static int raw_request(struct raw_blk *d, uint32_t type)
+{
+	struct desc {
+		uint64_t addr;
+		uint32_t len;
+		uint16_t flags, next;
+	} *desc = (struct desc *)(d->page + RQ_DESC);
+	volatile uint16_t *avail = (uint16_t *)(d->page + RQ_AVAIL);
+	volatile uint16_t *used = (uint16_t *)(d->page + RQ_USED);
+	uint32_t *hdr = (uint32_t *)(d->page + RQ_HDR);
+	hdr[0] = type; /* type, reserved, sector (le64) */
+	hdr[1] = 0;
+	hdr[2] = hdr[3] = 0;
+	d->page[RQ_STATUS] = 0xff;
+	desc[0] = (struct desc){ d->page_pa + RQ_HDR, 16, 1 /* NEXT */, 1 };
+	desc[1] = (struct desc){ d->page_pa + RQ_DATA, 512, 1 | (type == 0 ? 2 /* WRITE */ : 0), 2 };
+	desc[2] = (struct desc){ d->page_pa + RQ_STATUS, 1, 2, 0 };
+	avail[0] = 1; /* VRING_AVAIL_F_NO_INTERRUPT */
+	avail[2 + d->avail_idx % d->qsize] = 0;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	avail[1] = ++d->avail_idx;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	wr32(d, VM_QUEUE_NOTIFY, 0);
+	for (int i = 0; i < 5000; i++) {
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (used[1] == d->avail_idx) {
+			uint32_t isr = rd32(d, VM_IRQ_STATUS);
+			if (isr)
+				wr32(d, VM_IRQ_ACK, isr);
+			return d->page[RQ_STATUS];
+		}
+		usleep(1000);
+	}
+	return -1;
+}
+
+static const char *blk_status_name(int st)
+{
+	static char buf[24];
+	switch (st) {
+	case 0: return "ok";
+	case 1: return "EIO"; /* VIRTIO_BLK_S_IOERR: the kernel's -EIO */
+	case 2: return "EOPNOTSUPP"; /* VIRTIO_BLK_S_UNSUPP */
+	case -1: return "timeout";
+	default: snprintf(buf, sizeof(buf), "status-%d", st); return buf;
+	}
+}
+
+/* blk-ro: on a read-only disk, the kernel's view (/sys/block/vda/ro);
+ * BLKROSET 0 and a 4 KiB O_DIRECT pwrite + fsync at offset 0 (the block
+ * layer refuses with EPERM: virtio_blk marks an F_RO disk read-only as a
+ * whole, which BLKROSET does not clear); a kernel read of sector 0; then
+ * the same sector written and read through the user-space driver above,
+ * which reaches the device: write=<its answer> (a device that refuses
+ * says VIRTIO_BLK_S_IOERR: EIO), read=ok when the raw read succeeds and
+ * returns what the kernel read. */
+static void sc_blk_ro(void)
+{
+	char ro[16], pdev[128];
+	int zero = 0, werr;
+	uint64_t base = 0;
+	void *buf = NULL;
+	const char *why;
+	struct raw_blk d;
+	if (wait_dev("/dev/vda") < 0)
+		finish(RB_POWER_OFF, "poweroff");
+	if (first_line("/sys/block/vda/ro", ro, sizeof(ro)) < 0)
+		snprintf(ro, sizeof(ro), "?");
+	marker("blk-ro kernel-ro=%s", ro);
+	int fd = open("/dev/vda", O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (fd < 0) {
+		marker("blk-ro open-rw=%s", errname(errno));
+		fd = open("/dev/vda", O_RDONLY | O_DIRECT | O_CLOEXEC);
+	}
+	if (fd < 0 || posix_memalign(&buf, 4096, 4096) != 0) {
+		marker("blk-ro-failed open errno=%s", errname(errno));
+		finish(RB_POWER_OFF, "poweroff");
+	}
+	if (ioctl(fd, BLKROSET, &zero) < 0)
+		marker("blk-ro roset=%s", errname(errno));
+	else
+		marker("blk-ro roset=ok");
+	memset(buf, 0xa5, 4096);
+	ssize_t n = pwrite(fd, buf, 4096, 0);
+	werr = n == 4096 ? 0 : n < 0 ? errno : EIO;
+	if (!werr && fsync(fd) < 0)
+		werr = errno;
+	marker("blk-ro pwrite=%s", werr ? errname(werr) : "ok");
+	n = pread(fd, buf, 4096, 0);
+	marker("blk-ro kernel-read=%s", n == 4096 ? "ok" : n < 0 ? errname(errno) : "short");
+	close(fd);
+	if (raw_find("vda", pdev, sizeof(pdev), &base) < 0) {
+		marker("blk-ro-failed raw-find errno=%s", errname(errno));
+		finish(RB_POWER_OFF, "poweroff");
+	}
+	if (raw_open(&d, pdev, base) < 0) {
+		marker("blk-ro-failed raw-open %s errno=%s", pdev, errname(errno));
+		finish(RB_POWER_OFF, "poweroff");
+	}
+	if (raw_init(&d, &why) < 0) {
+		marker("blk-ro-failed raw-init %s", why);
+		finish(RB_POWER_OFF, "poweroff");
+	}
+	marker("blk-ro raw %s at 0x%llx version=%u f-ro=%u", pdev, (unsigned long long)base,
+		d.version, (d.features_lo >> 5) & 1);
+	memset(d.page + RQ_DATA, 0x5a, 512);
+	int st = raw_request(&d, 1);
+	marker("blk-ro write=%s via=device", blk_status_name(st));
+	memset(d.page + RQ_DATA, 0, 512);
+	st = raw_request(&d, 0);
+	if (st == 0 && n == 4096 && memcmp(d.page + RQ_DATA, buf, 512))
+		marker("blk-ro read=differs");
+	else
+		marker("blk-ro read=%s", blk_status_name(st));
+	wr32(&d, VM_STATUS, 0);
+	free(buf);
+	finish(RB_POWER_OFF, "poweroff");
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* blk-list: every virtio disk (/sys/block/vd*), in name order. */
+static void sc_blk_list(void)
+{
+	char *names[26];
+	int n = 0;
+	wait_dev("/dev/vda");
+	DIR *d = opendir("/sys/block");
+	if (!d) {
+		marker("blk-list-failed errno=%s", errname(errno));
+		finish(RB_POWER_OFF, "poweroff");
+	}
+	for (struct dirent *e; (e = readdir(d)) && n < 26;)
+		if (!strncmp(e->d_name, "vd", 2))
+			names[n++] = strdup(e->d_name);
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), cmp_str);
+	for (int i = 0; i < n; i++) {
+		char p[300], ro[16] = "?", dev[300];
+		unsigned long long sectors = 0;
+		snprintf(p, sizeof(p), "/sys/block/%s/size", names[i]);
+		read_ull(p, &sectors);
+		snprintf(p, sizeof(p), "/sys/block/%s/ro", names[i]);
+		first_line(p, ro, sizeof(ro));
+		snprintf(dev, sizeof(dev), "/dev/%s", names[i]);
+		marker("blk-list dev=%s sectors=%llu ro=%s node=%s", names[i], sectors, ro,
+			access(dev, F_OK) == 0 ? "yes" : "no");
+		free(names[i]);
+	}
+	marker("blk-list-done n=%d", n);
+	finish(RB_POWER_OFF, "poweroff");
+}
+
+/* xorshift64*: a fixed-seed generator, so every run hits the same offsets. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t next_rand(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dull;
+}
+
+/* Random 4 KiB I/O at queue depth 1 for secs seconds over [0, span). */
+static int bench_rand(int fd, void *buf, int write_, uint64_t span, long secs, double *iops)
+{
+	uint64_t blocks = span / 4096, ops = 0;
+	double t0 = now_s(), t;
+	do {
+		off_t off = (off_t)(next_rand() % blocks) * 4096;
+		ssize_t n = write_ ? pwrite(fd, buf, 4096, off) : pread(fd, buf, 4096, off);
+		if (n != 4096)
+			return n < 0 ? -1 : (errno = EIO, -1);
+		ops++;
+		t = now_s() - t0;
+	} while (t < secs);
+	if (write_ && fdatasync(fd) < 0)
+		return -1;
+	t = now_s() - t0;
+	*iops = ops / t;
+	marker("blk-bench rand-%s iops=%.0f ops=%llu secs=%.3f", write_ ? "write" : "read", *iops,
+		(unsigned long long)ops, t);
+	return 0;
+}
+
+/* Sequential 1 MiB I/O over [0, span). */
+static int bench_seq(int fd, void *buf, int write_, uint64_t span)
+{
+	double t0 = now_s();
+	for (uint64_t off = 0; off < span; off += 1 << 20) {
+		ssize_t n = write_ ? pwrite(fd, buf, 1 << 20, off) : pread(fd, buf, 1 << 20, off);
+		if (n != 1 << 20)
+			return n < 0 ? -1 : (errno = EIO, -1);
+	}
+	if (write_ && fdatasync(fd) < 0)
+		return -1;
+	double t = now_s() - t0;
+	marker("blk-bench seq-%s MBps=%.1f bytes=%llu secs=%.3f", write_ ? "write" : "read",
+		span / 1e6 / t, (unsigned long long)span, t);
+	return 0;
+}
+
+/* blk-bench: raw O_DIRECT throughput of ember.dev (default /dev/vda), which
+ * it overwrites: sequential 1 MiB reads then writes over the first
+ * ember.mib MiB (64), then random 4 KiB reads then writes in that range
+ * for ember.secs seconds each (5). MBps is 10^6 bytes/s. */
+static void sc_blk_bench(void)
+{
+	char dev[64] = "/dev/vda";
+	long mib = cmdline_long("ember.mib", 64), secs = cmdline_long("ember.secs", 5);
+	uint64_t size = 0, span;
+	void *buf = NULL;
+	double iops;
+	const char *step = "open";
+	cmdline_get("ember.dev", dev, sizeof(dev));
+	if (wait_dev(dev) < 0)
+		finish(RB_POWER_OFF, "poweroff");
+	int fd = open(dev, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	step = "size";
+	if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+		goto fail;
+	if (mib < 1)
+		mib = 1;
+	if (secs < 1)
+		secs = 1;
+	span = (uint64_t)mib << 20;
+	if (span > (size & ~((1ull << 20) - 1)))
+		span = size & ~((1ull << 20) - 1);
+	step = "alloc";
+	if (span == 0 || posix_memalign(&buf, 4096, 1 << 20) != 0) {
+		errno = ENOSPC;
+		goto fail;
+	}
+	for (size_t i = 0; i < 1 << 20; i++)
+		((unsigned char *)buf)[i] = (unsigned char)(i * 7 + 1);
+	marker("blk-bench dev=%s size=%llu span=%llu secs=%ld", dev, (unsigned long long)size,
+		(unsigned long long)span, secs);
+	step = "seq-read";
+	if (bench_seq(fd, buf, 0, span) < 0)
+		goto fail;
+	step = "seq-write";
+	if (bench_seq(fd, buf, 1, span) < 0)
+		goto fail;
+	step = "rand-read";
+	if (bench_rand(fd, buf, 0, span, secs, &iops) < 0)
+		goto fail;
+	step = "rand-write";
+	if (bench_rand(fd, buf, 1, span, secs, &iops) < 0)
+		goto fail;
+	close(fd);
+	free(buf);
+	marker("blk-bench-done");
+	finish(RB_POWER_OFF, "poweroff");
+fail:
+	marker("blk-bench-failed %s errno=%s", step, errname(errno));
+	finish(RB_POWER_OFF, "poweroff");
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* hwrng: 64 bytes from /dev/hwrng (20 s limit) and the kernel's choice of
+ * hardware RNG. */
+static void sc_hwrng(void)
+{
+	unsigned char b[64];
+	char hex[sizeof(b) * 2 + 1] = "", cur[128] = "";
+	size_t got = 0;
+	struct sigaction sa = { .sa_handler = on_alarm };
+	sigaction(SIGALRM, &sa, NULL); /* no SA_RESTART: a stuck read ends with EINTR */
+	if (wait_dev("/dev/hwrng") == 0) {
+		int fd = open("/dev/hwrng", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			marker("hwrng-failed open errno=%s", errname(errno));
+		alarm(20);
+		while (fd >= 0 && got < sizeof(b)) {
+			ssize_t n = read(fd, b + got, sizeof(b) - got);
+			if (n <= 0) {
+				marker("hwrng-failed read errno=%s", n < 0 ? errname(errno) : "EOF");
+				break;
+			}
+			got += n;
+		}
+		alarm(0);
+		if (fd >= 0)
+			close(fd);
+	}
+	for (size_t i = 0; i < got; i++)
+		snprintf(hex + 2 * i, 3, "%02x", b[i]);
+	marker("hwrng bytes=%zu hex=%s", got, hex);
+	if (first_line("/sys/class/misc/hw_random/rng_current", cur, sizeof(cur)) < 0)
+		snprintf(cur, sizeof(cur), "unreadable-%s", errname(errno));
+	marker("hwrng current=%s", cur);
+	finish(RB_POWER_OFF, "poweroff");
+}
+
+/* ---- root file system switch (ember.root=/dev/vdX) ---- */
+
+static void __attribute__((noreturn)) root_fail(const char *step)
+{
+	marker("root-failed %s errno=%s", step, errname(errno));
+	finish(RB_POWER_OFF, "poweroff");
+}
+
+/* Mounts dev (ext4; read-only if the disk refuses read-write) on /newroot,
+ * moves /dev, /proc and /sys into it (or detaches them when it has no such
+ * directory), makes it / (MS_MOVE + chroot, as busybox switch_root and
+ * klibc run-init do; the initramfs's files are not deleted) and execs its
+ * /sbin/init. Does not return. */
+static void __attribute__((noreturn)) switch_root(const char *dev)
+{
+	static const char *const moved[] = { "/dev", "/proc", "/sys" };
+	unsigned long flags = 0;
+	if (wait_dev(dev) < 0)
+		root_fail("wait");
+	mkdir("/newroot", 0755);
+	if (mount(dev, "/newroot", "ext4", 0, NULL) < 0) {
+		if (errno != EACCES && errno != EROFS)
+			root_fail("mount");
+		flags = MS_RDONLY;
+		if (mount(dev, "/newroot", "ext4", flags, NULL) < 0)
+			root_fail("mount-ro");
+	}
+	marker("root-mounted %s %s", dev, flags ? "ro" : "rw");
+	if (access("/newroot/sbin/init", X_OK) < 0)
+		root_fail("no-sbin-init");
+	for (size_t i = 0; i < sizeof(moved) / sizeof(moved[0]); i++) {
+		char dst[64];
+		struct stat st;
+		snprintf(dst, sizeof(dst), "/newroot%s", moved[i]);
+		if (stat(dst, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (mount(moved[i], dst, NULL, MS_MOVE, NULL) < 0)
+				root_fail("move");
+		} else {
+			umount2(moved[i], MNT_DETACH);
+		}
+	}
+	if (chdir("/newroot") < 0)
+		root_fail("chdir");
+	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+		root_fail("move-root");
+	if (chroot(".") < 0)
+		root_fail("chroot");
+	if (chdir("/") < 0)
+		root_fail("chdir");
+	marker("switch-root %s", dev);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+	signal(SIGTSTP, SIG_DFL);
+	char *const argv[] = { "/sbin/init", NULL };
+	char *const envp[] = { "HOME=/", "TERM=linux", "PATH=/sbin:/usr/sbin:/bin:/usr/bin", NULL };
+	execve("/sbin/init", argv, envp);
+	root_fail("exec");
+}
+
 static const struct scenario {
 	const char *name;
 	void (*run)(void); /* does not return: ends the VM */
@@ -299,11 +973,17 @@ static const struct scenario {
 	{ "reboot", sc_reboot },
 	{ "panic", sc_panic },
 	{ "shell", sc_shell },
+	{ "blk-read", sc_blk_read },
+	{ "blk-write", sc_blk_write },
+	{ "blk-ro", sc_blk_ro },
+	{ "blk-list", sc_blk_list },
+	{ "blk-bench", sc_blk_bench },
+	{ "hwrng", sc_hwrng },
 };
 
 int main(void)
 {
-	char name[64] = "shell";
+	char name[64] = "shell", root[64];
 
 	setup_console();
 	marker("init-started");
@@ -315,6 +995,8 @@ int main(void)
 	if (read_file("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)
 		marker("cmdline-unreadable errno=%d", errno);
 	load_modules();
+	if (cmdline_get("ember.root", root, sizeof(root)) == 0)
+		switch_root(root);
 	cmdline_get("ember.scenario", name, sizeof(name));
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
 		if (!strcmp(scenarios[i].name, name)) {
