@@ -7,7 +7,8 @@ build=${1:-build}
 echo "integration: $(uname -r), /dev/kvm $( [ -c /dev/kvm ] && echo present || echo MISSING )"
 log=$(mktemp /tmp/ember-suite.XXXXXX)
 status=0
-for t in tests/integration/run_guests.sh tests/integration/test_signals.sh tests/integration/test_linux.sh; do
+for t in tests/integration/run_guests.sh tests/integration/test_signals.sh tests/integration/test_linux.sh \
+	tests/integration/test_virtio.sh; do
 	"$t" "$build" 2>&1 | tee -a "$log"
 	[ "${PIPESTATUS[0]}" = 0 ] || status=1
 done
