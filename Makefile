@@ -58,6 +58,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(TEST_HELPER_SRC) $(BUILD)/libember.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(TEST_HELPER_SRC) $(BUILD)/libember.a $(LDFLAGS) -lcmocka $(LDLIBS)
 
+# Benchmarks that link the library (no KVM needed).
+$(BUILD)/bench/%: tests/bench/%.c tests/virtio/vq_driver.c tests/virtio/mmio_driver.c $(BUILD)/libember.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< tests/virtio/vq_driver.c tests/virtio/mmio_driver.c $(BUILD)/libember.a $(LDFLAGS) $(LDLIBS)
+
 # Fuzz targets are also built as plain replay binaries over their seed
 # corpus, so `make check` keeps them compiling and replays known inputs.
 $(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/libember.a
@@ -96,7 +101,8 @@ run: deps
 	@tests/run_default_guest.sh $(BUILD)
 
 bench: deps
-	@$(MAKE) --no-print-directory $(BUILD)/ember
+	@$(MAKE) --no-print-directory $(BUILD)/ember $(BUILD)/bench/virtio_path
+	@$(BUILD)/bench/virtio_path
 	@tests/bench/run.sh $(BUILD)
 
 fuzz:
