@@ -116,14 +116,19 @@ static int vm_virtio_add(struct vm *vm, create_fn create, const void *arg)
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		v->kicks[q] = (struct vm_virtio_kick){ v, q, -1 };
 	ret = resources_alloc_virtio(&vm->resources, &v->base, &v->gsi);
-	if (!ret)
-		ret = create(vm, arg, &(struct virtio_mmio_hooks){ vm_virtio_interrupt, vm_virtio_kick, v }, &v->dev);
+	if (ret) {
+		vm_virtio_free(v);
+		return ret;
+	}
+	ret = create(vm, arg, &(struct virtio_mmio_hooks){ vm_virtio_interrupt, vm_virtio_kick, v }, &v->dev);
 	if (!ret)
 		ret = wire_notifications(vm, v);
 	if (!ret)
 		ret = bus_register(&vm->mmio_bus, v->base, VIRTIO_MMIO_RANGE_LEN, &v->dev->dev);
 	if (ret) {
 		vm_virtio_free(v);
+		/* The window and line go back: the allocator hands them out in order. */
+		vm->resources.nr_virtio--;
 		return ret;
 	}
 	vm->virtio[vm->nr_virtio++] = v;

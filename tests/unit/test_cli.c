@@ -84,9 +84,45 @@ static void test_bad_arguments(void **state)
 	assert_non_null(strstr(err_last(), "--log-level"));
 }
 
+static void test_drives_and_rng(void **state)
+{
+	static struct cli_options o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--drive", "path=/a.img,id=root", "--rng",
+			       "--drive=path=/b.img,ro=on"), 0);
+	assert_int_equal(o.nr_drives, 2);
+	assert_string_equal(o.drives[0].path, "/a.img");
+	assert_string_equal(o.drives[0].id, "root");
+	assert_false(o.drives[0].read_only);
+	assert_string_equal(o.drives[1].path, "/b.img");
+	assert_string_equal(o.drives[1].id, "drive1");
+	assert_true(o.drives[1].read_only);
+	assert_true(o.rng);
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--drive", "ro=on"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--drive"), -EINVAL);
+}
+
+static void test_too_many_drives(void **state)
+{
+	static struct cli_options o;
+	char *argv[2 + 2 * (CLI_MAX_DRIVES + 1)];
+	int argc = 0;
+
+	(void)state;
+	argv[argc++] = "ember";
+	argv[argc++] = "--kernel=k";
+	for (int i = 0; i <= CLI_MAX_DRIVES; i++) {
+		argv[argc++] = "--drive";
+		argv[argc++] = "path=/x.img";
+	}
+	assert_int_equal(cli_parse(argc, argv, &o), -EINVAL);
+	assert_int_equal(o.nr_drives, CLI_MAX_DRIVES);
+}
+
 static void test_usage_mentions_every_flag(void **state)
 {
-	char buf[4096] = { 0 };
+	char buf[8192] = { 0 };
 	FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
 
 	(void)state;
@@ -95,7 +131,7 @@ static void test_usage_mentions_every_flag(void **state)
 	fclose(f);
 	static const char *const flags[] = { "--kernel", "--initrd", "--cmdline", "--mem", "--vcpus",
 					     "--cpu-template", "--log-level", "--print-exit-stats", "--print-startup",
-					     "--help", "--version" };
+					     "--help", "--version", "--drive", "--rng" };
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		assert_non_null(strstr(buf, flags[i]));
 }
@@ -107,6 +143,8 @@ int main(void)
 		cmocka_unit_test(test_all_flags_both_forms),
 		cmocka_unit_test(test_help_and_version_need_no_kernel),
 		cmocka_unit_test(test_bad_arguments),
+		cmocka_unit_test(test_drives_and_rng),
+		cmocka_unit_test(test_too_many_drives),
 		cmocka_unit_test(test_usage_mentions_every_flag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
