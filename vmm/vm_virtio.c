@@ -74,6 +74,7 @@ static int wire_notifications(struct vm *vm, struct vm_virtio *v)
 		ev.fd = v->kicks[q].fd;
 		if (v->ioeventfd && (ret = hvm->ops->ioeventfd(hvm, &ev, true)))
 			return err_wrap(ret, "%s queue %u: ioeventfd", v->dev->ops->kind, q);
+		v->kicks[q].ioeventfd = v->ioeventfd;
 	}
 	if (vm->hal->ops->check_cap(vm->hal, HAL_CAP_IRQFD) > 0) {
 		v->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -82,6 +83,7 @@ static int wire_notifications(struct vm *vm, struct vm_virtio *v)
 		ret = hvm->ops->irqfd(hvm, v->irq_fd, v->gsi, true);
 		if (ret)
 			return err_wrap(ret, "%s: irqfd on GSI %u", v->dev->ops->kind, v->gsi);
+		v->irqfd = true;
 	}
 	return 0;
 }
@@ -89,11 +91,23 @@ static int wire_notifications(struct vm *vm, struct vm_virtio *v)
 typedef int (*create_fn)(struct vm *vm, const void *arg, const struct virtio_mmio_hooks *hooks,
 			 struct virtio_mmio **out);
 
+/* Registrations outlive their eventfds in KVM, so they are undone first:
+ * a device that failed half-way must not keep its notify address. */
 static void vm_virtio_free(struct vm_virtio *v)
 {
-	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+	struct hal_vm *hvm = v->vm->hvm;
+
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		struct hal_ioeventfd ev = { .fd = v->kicks[q].fd, .addr = v->base + VIRTIO_MMIO_QUEUE_NOTIFY,
+					    .len = 4, .datamatch = true, .data = q };
+
+		if (v->kicks[q].ioeventfd)
+			hvm->ops->ioeventfd(hvm, &ev, false);
 		if (v->kicks[q].fd >= 0)
 			close(v->kicks[q].fd);
+	}
+	if (v->irqfd)
+		hvm->ops->irqfd(hvm, v->irq_fd, v->gsi, false);
 	if (v->irq_fd >= 0)
 		close(v->irq_fd);
 	if (v->dev)
@@ -114,7 +128,7 @@ static int vm_virtio_add(struct vm *vm, create_fn create, const void *arg)
 	v->vm = vm;
 	v->irq_fd = -1;
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
-		v->kicks[q] = (struct vm_virtio_kick){ v, q, -1 };
+		v->kicks[q] = (struct vm_virtio_kick){ v, q, -1, false };
 	ret = resources_alloc_virtio(&vm->resources, &v->base, &v->gsi);
 	if (ret) {
 		vm_virtio_free(v);

@@ -21,6 +21,7 @@ struct vm_virtio_kick {
 	struct vm_virtio *owner;
 	unsigned queue;
 	int fd;
+	bool ioeventfd; /* registered with the HAL */
 };
 
 struct vm_virtio {
@@ -29,6 +30,7 @@ struct vm_virtio {
 	uint64_t base;
 	uint32_t gsi;
 	int irq_fd;     /* -1: no irqfd, raise the line through the HAL */
+	bool irqfd;     /* irq_fd is registered with the HAL */
 	bool ioeventfd; /* kicks are caught in the kernel */
 	struct vm_virtio_kick kicks[VIRTIO_MAX_QUEUES];
 };

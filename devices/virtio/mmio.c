@@ -129,6 +129,7 @@ static void write_status(struct virtio_mmio *t, uint32_t v)
 {
 	uint32_t old = t->status;
 
+	v &= 0xff; /* the status is a byte in a 32-bit register */
 	if (!v) {
 		transport_reset(t);
 		return;

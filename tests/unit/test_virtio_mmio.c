@@ -217,6 +217,8 @@ static void test_status_cannot_drop_bits_without_reset(void **state)
 	mmio_driver_write(fx->t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	mmio_driver_write(fx->t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
 	assert_int_equal(mmio_driver_read(fx->t, VIRTIO_MMIO_STATUS), 3);
+	mmio_driver_write(fx->t, VIRTIO_MMIO_STATUS, 0x7700 | 3); /* only the low byte counts */
+	assert_int_equal(mmio_driver_read(fx->t, VIRTIO_MMIO_STATUS), 3);
 }
 
 static void test_driver_ok_before_features_ok_needs_reset(void **state)
