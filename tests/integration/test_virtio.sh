@@ -174,7 +174,7 @@ t_blk_ro() {
 		grep -qE "^EMBER-AGENT [0-9.]+ blk-ro $want\$" "$tmp/out" || { fail $name "want $want, got [$got]"; return; }
 	done
 	[ "$(sha256sum <"$tmp/c.img")" = "$sum" ] || { fail $name "the read-only image changed"; return; }
-	pass $name "kernel-ro=1, pwrite=EPERM, device write=EIO, read=ok, image unchanged"
+	pass $name "kernel-ro=1, pwrite=EPERM, device write=EIO ($(sed -nE 's/^EMBER-AGENT [0-9.]+ blk-ro raw .* (version=[0-9]+).*/virtio-mmio \1/p' "$tmp/out")), read=ok, image unchanged"
 }
 
 # (d) rootfs: switch_root into an ext4 busybox root on /dev/vda
