@@ -83,7 +83,7 @@ function median(a, n,   i, j, t) {
 END {
 	split("seq-read seq-write rand-read rand-write", name, " ")
 	split("MB/s MB/s IOPS IOPS", unit, " ")
-	printf "  %-11s %12s %12s %14s\n", "metric", "ember", "qemu", "ember/qemu"
+	printf "  %-15s %12s %12s %14s\n", "metric", "ember", "qemu", "ember/qemu"
 	for (m = 1; m <= 4; m++) {
 		for (i = 1; i <= 2; i++) {
 			vm = i == 1 ? "ember" : "qemu"; med[vm] = -1
@@ -91,10 +91,11 @@ END {
 			for (k = 1; k <= n[vm]; k++) a[k] = v[vm, m, k]
 			med[vm] = median(a, n[vm])
 		}
-		printf "  %-11s %12s %12s %14s\n", name[m] " " unit[m],
+		# (parenthesised: a bare ">" in print arguments is a redirection)
+		printf("  %-15s %12s %12s %14s\n", name[m] " " unit[m],
 			med["ember"] < 0 ? "-" : sprintf("%.1f", med["ember"]),
 			med["qemu"] < 0 ? "-" : sprintf("%.1f", med["qemu"]),
-			med["ember"] > 0 && med["qemu"] > 0 ? sprintf("%.2f", med["ember"] / med["qemu"]) : "-"
+			(med["ember"] > 0 && med["qemu"] > 0) ? sprintf("%.2f", med["ember"] / med["qemu"]) : "-")
 	}
 	printf "  (runs: ember %d, qemu %d of '"$rounds"' each)\n", n["ember"], n["qemu"]
 }' "$tmp/all"
