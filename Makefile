@@ -17,9 +17,9 @@ ifeq ($(COV),1)
 endif
 CFLAGS := $(CFLAGS_BASE) $(OPT) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(filter -fsanitize=% --coverage,$(OPT))
-LDLIBS := -ljansson
+LDLIBS := -ljansson -luring
 
-DEPS_BUILD := build-essential libcmocka-dev pkg-config libjansson-dev acpica-tools
+DEPS_BUILD := build-essential libcmocka-dev pkg-config libjansson-dev acpica-tools liburing-dev
 DEPS_COVERAGE := gcovr
 DEPS_MEMCHECK := valgrind
 

@@ -297,6 +297,8 @@ static int mmio_save(struct device *dev, struct state_writer *w)
 {
 	struct virtio_mmio *t = mmio_of(dev);
 
+	if (t->ops->quiesce)
+		t->ops->quiesce(t);
 	state_put_u32(w, MMIO_STATE_VERSION);
 	state_put_u32(w, t->ops->device_id);
 	state_put_u64(w, t->device_features);
@@ -360,6 +362,8 @@ static int mmio_restore(struct device *dev, struct state_reader *r)
 	uint32_t version = state_get_u32(r), id = state_get_u32(r);
 	uint64_t dev_features = state_get_u64(r);
 
+	if (t->ops->quiesce)
+		t->ops->quiesce(t);
 	g.driver_features = state_get_u64(r);
 	g.device_features_sel = state_get_u32(r);
 	g.driver_features_sel = state_get_u32(r);

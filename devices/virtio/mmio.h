@@ -75,6 +75,10 @@ struct virtio_backend_ops {
 	int (*event_fd)(struct virtio_mmio *t);
 	/* event_fd became readable; runs on the event loop with dev.lock held. */
 	void (*on_event)(struct virtio_mmio *t);
+	/* Complete every request still in flight (push and flush) before the
+	 * transport saves or replaces the queues: a snapshot must not hold a
+	 * chain the device took but never returned. Optional. */
+	void (*quiesce)(struct virtio_mmio *t);
 	/* Backend state inside the transport's record. Optional. */
 	void (*save)(struct virtio_mmio *t, struct state_writer *w);
 	void (*restore)(struct virtio_mmio *t, struct state_reader *r);

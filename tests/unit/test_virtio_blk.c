@@ -1,11 +1,17 @@
 /* virtio-blk against a memfd disk, driven through the transport by the
  * synthetic driver: every request type, read-only drives, bounds, odd
- * sizes and malformed requests. */
+ * sizes and malformed requests; batches, a full ring, FLUSH ordering,
+ * reset, save and destroy with requests in flight. The whole list runs
+ * twice: on the io_uring path and forced onto the synchronous one. */
 #include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -27,7 +33,14 @@ struct fx {
 	struct virtio_mmio *t;
 	int fd;
 	unsigned irqs;
+	unsigned rounds; /* kicks and backend events that made used entries */
 };
+
+/* The group being run: the synchronous path or io_uring, and the io_uring
+ * depth (0: the queue size) for the next device made. */
+static bool sync_io;
+static unsigned depth;
+static bool uring_works; /* io_uring_queue_init works on this host */
 
 static void on_irq(void *opaque)
 {
@@ -52,7 +65,7 @@ static int make_disk(uint64_t bytes)
 static int open_blk(struct fx *fx, uint64_t bytes, bool ro, const char *id)
 {
 	struct virtio_mmio_hooks hooks = { on_irq, NULL, fx };
-	struct blk_config cfg = { .size = bytes, .read_only = ro, .id = id };
+	struct blk_config cfg = { .size = bytes, .read_only = ro, .id = id, .sync_io = sync_io, .depth = depth };
 
 	cfg.fd = fx->fd = make_disk(bytes);
 	if (fx->fd < 0 || blk_create(&fx->d.mem, &cfg, &hooks, &fx->t))
@@ -78,6 +91,17 @@ static int setup_rw(void **state)
 	return setup_common(state, DISK_SECTORS * 512, false);
 }
 
+/* Four slots for a queue of 256. */
+static int setup_small_ring(void **state)
+{
+	int ret;
+
+	depth = 4;
+	ret = setup_common(state, DISK_SECTORS * 512, false);
+	depth = 0;
+	return ret;
+}
+
 static int setup_ro(void **state)
 {
 	return setup_common(state, DISK_SECTORS * 512, true);
@@ -97,42 +121,106 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* One request: header, then data segments of `seg` bytes each (total
- * `len`), then the status byte. Returns the status; *used gets the used
- * length. `data` is copied in (OUT) or out (IN). */
-static uint8_t request(struct fx *fx, uint32_t type, uint64_t sector, void *data, uint32_t len, uint32_t seg,
-		       bool data_writable, bool indirect, uint32_t *used)
+static bool on_uring(struct fx *fx)
 {
-	struct vq_seg segs[64];
-	unsigned n = 0;
-	uint8_t *hdr;
-	uint32_t id, ulen;
-	uint16_t head;
+	return fx->t->ops->event_fd(fx->t) >= 0;
+}
 
-	segs[n++] = (struct vq_seg){ 0, 16, false };
+/* On the io_uring path completions come through the backend's eventfd:
+ * wait for it (bounded) and let the device complete them, as the event
+ * loop does. False when nothing came. */
+static bool wait_event(struct fx *fx, int timeout_ms)
+{
+	struct pollfd p = { fx->t->ops->event_fd(fx->t), POLLIN, 0 };
+	uint16_t before = vq_driver_used_idx(&fx->d);
+
+	if (p.fd < 0 || poll(&p, 1, timeout_ms) != 1)
+		return false;
+	virtio_mmio_backend_event(fx->t);
+	if (vq_driver_used_idx(&fx->d) != before)
+		fx->rounds++;
+	return true;
+}
+
+static void kick(struct fx *fx)
+{
+	uint16_t before = vq_driver_used_idx(&fx->d);
+
+	mmio_driver_kick(fx->t, 0);
+	if (vq_driver_used_idx(&fx->d) != before)
+		fx->rounds++;
+}
+
+/* The next used element, waiting for completions if need be. */
+static bool take_used(struct fx *fx, uint32_t *id, uint32_t *len)
+{
+	while (!vq_driver_take_used(&fx->d, id, len))
+		if (!wait_event(fx, 5000))
+			return false;
+	return true;
+}
+
+/* A posted request: header, data segments, status byte. */
+struct req {
+	struct vq_seg segs[64];
+	unsigned n;
+	uint16_t head;
+};
+
+/* Builds and posts one request (no kick): header, then data segments of
+ * `seg` bytes each (total `len`), then the status byte. `data` is copied
+ * in unless the segments are device-writable. */
+static void post(struct fx *fx, struct req *r, uint32_t type, uint64_t sector, const void *data, uint32_t len,
+		 uint32_t seg, bool data_writable, bool indirect)
+{
+	uint8_t *hdr;
+
+	r->n = 0;
+	r->segs[r->n++] = (struct vq_seg){ 0, 16, false };
 	for (uint32_t off = 0; off < len; off += seg)
-		segs[n++] = (struct vq_seg){ 0, len - off < seg ? len - off : seg, data_writable };
-	segs[n++] = (struct vq_seg){ 0, 1, true };
-	head = indirect ? vq_driver_chain_indirect(&fx->d, segs, n) : vq_driver_chain(&fx->d, segs, n);
-	hdr = vq_driver_host(&fx->d, segs[0].addr);
+		r->segs[r->n++] = (struct vq_seg){ 0, len - off < seg ? len - off : seg, data_writable };
+	r->segs[r->n++] = (struct vq_seg){ 0, 1, true };
+	r->head = indirect ? vq_driver_chain_indirect(&fx->d, r->segs, r->n) : vq_driver_chain(&fx->d, r->segs, r->n);
+	hdr = vq_driver_host(&fx->d, r->segs[0].addr);
 	memcpy(hdr, &type, 4);
 	memset(hdr + 4, 0, 4);
 	memcpy(hdr + 8, &sector, 8);
 	if (!data_writable)
-		for (unsigned i = 1, off = 0; i + 1 < n; off += segs[i].len, i++)
-			memcpy(vq_driver_host(&fx->d, segs[i].addr), (uint8_t *)data + off, segs[i].len);
-	memset(vq_driver_host(&fx->d, segs[n - 1].addr), 0xff, 1);
-	vq_driver_post(&fx->d, head);
-	mmio_driver_kick(fx->t, 0);
-	assert_true(vq_driver_take_used(&fx->d, &id, &ulen));
-	assert_int_equal(id, head);
+		for (unsigned i = 1, off = 0; i + 1 < r->n; off += r->segs[i].len, i++)
+			memcpy(vq_driver_host(&fx->d, r->segs[i].addr), (const uint8_t *)data + off, r->segs[i].len);
+	memset(vq_driver_host(&fx->d, r->segs[r->n - 1].addr), 0xff, 1);
+	vq_driver_post(&fx->d, r->head);
+}
+
+static uint8_t req_status(struct fx *fx, const struct req *r)
+{
+	return *(uint8_t *)vq_driver_host(&fx->d, r->segs[r->n - 1].addr);
+}
+
+static void req_data(struct fx *fx, const struct req *r, void *data)
+{
+	for (unsigned i = 1, off = 0; i + 1 < r->n; off += r->segs[i].len, i++)
+		memcpy((uint8_t *)data + off, vq_driver_host(&fx->d, r->segs[i].addr), r->segs[i].len);
+}
+
+/* One request, kicked and waited for. Returns the status; *used gets the
+ * used length. `data` is copied in (OUT) or out (IN). */
+static uint8_t request(struct fx *fx, uint32_t type, uint64_t sector, void *data, uint32_t len, uint32_t seg,
+		       bool data_writable, bool indirect, uint32_t *used)
+{
+	struct req r;
+	uint32_t id, ulen;
+
+	post(fx, &r, type, sector, data, len, seg, data_writable, indirect);
+	kick(fx);
+	assert_true(take_used(fx, &id, &ulen));
+	assert_int_equal(id, r.head);
 	if (used)
 		*used = ulen;
 	if (data_writable)
-		for (unsigned i = 1, off = 0; i + 1 < n; off += segs[i].len, i++)
-			memcpy((uint8_t *)data + off, vq_driver_host(&fx->d, segs[i].addr), segs[i].len);
+		req_data(fx, &r, data);
 	vq_driver_recycle(&fx->d);
-	return *(uint8_t *)vq_driver_host(&fx->d, segs[n - 1].addr);
+	return req_status(fx, &r);
 }
 
 static uint32_t cfg32(struct fx *fx, uint32_t off)
@@ -160,6 +248,15 @@ static void test_config_and_features(void **state)
 	assert_true(f & VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC));
 	assert_false(f & VIRTIO_BIT(VIRTIO_BLK_F_RO));
 	assert_int_equal(blk_capacity_sectors(fx->t), DISK_SECTORS);
+}
+
+static void test_path_in_use(void **state)
+{
+	struct fx *fx = *state;
+
+	if (!sync_io && !uring_works)
+		skip(); /* io_uring is unavailable here: both groups are synchronous */
+	assert_int_equal(on_uring(fx), !sync_io);
 }
 
 static void test_read_only_features(void **state)
@@ -395,22 +492,298 @@ static void test_save_restore_checks_the_drive(void **state)
 	assert_int_equal(request(fx, VIRTIO_BLK_T_IN, 0, buf, 512, 512, true, false, NULL), 0);
 }
 
+static void fill_expected(uint8_t *buf, uint64_t sector, unsigned sectors)
+{
+	for (unsigned s = 0; s < sectors; s++)
+		memset(buf + s * 512, (int)(0x40 + sector + s), 512);
+}
+
+/* Takes n used elements (waiting as needed), each one of r[0, n); order[i]
+ * gets the position at which r[i] came back. */
+static void collect(struct fx *fx, struct req *r, unsigned n, unsigned *order)
+{
+	for (unsigned k = 0; k < n; k++) {
+		uint32_t id, len;
+		unsigned i;
+
+		assert_true(take_used(fx, &id, &len));
+		for (i = 0; i < n && r[i].head != id; i++)
+			;
+		if (i == n)
+			fail_msg("used id %u is no request of ours", id);
+		if (order)
+			order[i] = k;
+	}
+}
+
+static void test_batch_of_32_reads(void **state)
+{
+	struct fx *fx = *state;
+	struct req r[32];
+	uint8_t buf[1024], want[1024];
+	unsigned irqs0 = fx->irqs;
+
+	for (unsigned i = 0; i < 32; i++)
+		post(fx, &r[i], VIRTIO_BLK_T_IN, 2 * i, NULL, 1024, 512, true, i % 2);
+	fx->rounds = 0;
+	kick(fx);
+	collect(fx, r, 32, NULL);
+	assert_int_equal(fx->t->requests, 32);
+	for (unsigned i = 0; i < 32; i++) {
+		assert_int_equal(req_status(fx, &r[i]), VIRTIO_BLK_S_OK);
+		req_data(fx, &r[i], buf);
+		fill_expected(want, 2 * i, 2);
+		assert_memory_equal(buf, want, sizeof(buf));
+	}
+	/* One interrupt per kick or completion event that returned chains,
+	 * not one per request. */
+	assert_true(fx->rounds >= 1);
+	assert_int_equal(fx->irqs - irqs0, fx->rounds);
+	if (!on_uring(fx))
+		assert_int_equal(fx->rounds, 1);
+	vq_driver_recycle(&fx->d);
+}
+
+static void test_full_ring_leaves_chains_in_avail(void **state)
+{
+	struct fx *fx = *state;
+	struct req r[32];
+	uint8_t buf[512], want[512];
+	unsigned done = 0;
+
+	for (unsigned i = 0; i < 32; i++)
+		post(fx, &r[i], VIRTIO_BLK_T_IN, i, NULL, 512, 512, true, false);
+	kick(fx);
+	if (on_uring(fx)) {
+		/* Four slots: four chains taken, the rest wait in the avail ring. */
+		assert_int_equal(fx->t->requests, 4);
+		assert_int_equal(vq_driver_used_idx(&fx->d), 0);
+	}
+	while (done < 32) {
+		uint32_t id, len;
+
+		while (vq_driver_take_used(&fx->d, &id, &len))
+			done++;
+		/* Never more taken than there are slots. */
+		assert_true(fx->t->requests - vq_driver_used_idx(&fx->d) <= 4);
+		if (done < 32)
+			assert_true(wait_event(fx, 5000));
+	}
+	assert_int_equal(fx->t->requests, 32);
+	for (unsigned i = 0; i < 32; i++) {
+		assert_int_equal(req_status(fx, &r[i]), VIRTIO_BLK_S_OK);
+		req_data(fx, &r[i], buf);
+		fill_expected(want, i, 1);
+		assert_memory_equal(buf, want, sizeof(buf));
+	}
+	vq_driver_recycle(&fx->d);
+}
+
+/* A FLUSH is answered after every OUT submitted before it, whether in an
+ * earlier kick (still on the ring) or earlier in the same kick. */
+static void test_flush_after_writes(void **state)
+{
+	struct fx *fx = *state;
+	struct req r[13];
+	unsigned order[13];
+	uint8_t out[512], disk[512];
+
+	for (unsigned i = 0; i < 8; i++) {
+		memset(out, 0xa0 + i, sizeof(out));
+		post(fx, &r[i], VIRTIO_BLK_T_OUT, 40 + i, out, 512, 512, false, false);
+	}
+	kick(fx);
+	post(fx, &r[8], VIRTIO_BLK_T_FLUSH, 0, NULL, 0, 1, false, false);
+	kick(fx);
+	for (unsigned i = 9; i < 12; i++) {
+		memset(out, 0xb0 + i, sizeof(out));
+		post(fx, &r[i], VIRTIO_BLK_T_OUT, 40 + i, out, 512, 512, false, false);
+	}
+	post(fx, &r[12], VIRTIO_BLK_T_FLUSH, 0, NULL, 0, 1, false, false);
+	kick(fx);
+	collect(fx, r, 13, order);
+	for (unsigned i = 0; i < 13; i++)
+		assert_int_equal(req_status(fx, &r[i]), VIRTIO_BLK_S_OK);
+	for (unsigned i = 0; i < 8; i++)
+		assert_true(order[i] < order[8]);
+	for (unsigned i = 0; i < 12; i++)
+		if (i != 8)
+			assert_true(order[i] < order[12]);
+	for (unsigned i = 0; i < 12; i++) {
+		if (i == 8)
+			continue;
+		assert_int_equal(pread(fx->fd, disk, 512, (off_t)((40 + i) * 512)), 512);
+		assert_int_equal(disk[0], i < 8 ? 0xa0 + i : 0xb0 + i);
+		assert_int_equal(disk[511], i < 8 ? 0xa0 + i : 0xb0 + i);
+	}
+	vq_driver_recycle(&fx->d);
+}
+
+/* The driver starts over: fresh rings, then the bring-up sequence. */
+static void driver_restart(struct fx *fx)
+{
+	memset(fx->d.ram + VQ_DRIVER_DESC, 0, VQ_DRIVER_DATA - VQ_DRIVER_DESC);
+	fx->d.avail_idx = fx->d.used_seen = 0;
+	vq_driver_recycle(&fx->d);
+	assert_int_equal(mmio_driver_bring_up(fx->t, &fx->d, V1 | VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC)), 0xf);
+}
+
+static void test_reset_with_requests_in_flight(void **state)
+{
+	struct fx *fx = *state;
+	static uint8_t rings_before[VQ_DRIVER_DATA]; /* rings and all below */
+	struct req r[32];
+	uint8_t buf[512];
+	unsigned irqs;
+
+	if (!on_uring(fx))
+		skip(); /* nothing is ever in flight */
+	memset(buf, 0x33, sizeof(buf));
+	for (unsigned i = 0; i < 32; i++)
+		post(fx, &r[i], i % 4 ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT, i, buf, 512, 512, i % 4, false);
+	kick(fx);
+	assert_int_equal(fx->t->requests, 32);
+	assert_int_equal(vq_driver_used_idx(&fx->d), 0);
+	memcpy(rings_before, fx->d.ram, sizeof(rings_before));
+	irqs = fx->irqs;
+	mmio_driver_write(fx->t, VIRTIO_MMIO_STATUS, 0);
+	/* Whatever completes now belongs to the old queue: no status byte,
+	 * nothing in the used ring (nor where a reset queue points, address
+	 * 0) and no interrupt. */
+	while (wait_event(fx, 200))
+		;
+	virtio_mmio_backend_event(fx->t);
+	assert_memory_equal(fx->d.ram, rings_before, sizeof(rings_before));
+	for (unsigned i = 0; i < 32; i++)
+		assert_int_equal(req_status(fx, &r[i]), 0xff);
+	assert_int_equal(fx->irqs, irqs);
+	assert_int_equal(mmio_driver_read(fx->t, VIRTIO_MMIO_STATUS), 0);
+	/* And the device serves a new driver. */
+	driver_restart(fx);
+	assert_int_equal(request(fx, VIRTIO_BLK_T_IN, 5, buf, 512, 512, true, false, NULL), 0);
+	assert_int_equal(buf[0], 0x45);
+}
+
+/* Teardown destroys the device with all of these on the ring; valgrind
+ * checks nothing leaks and nothing touches freed memory. */
+static void test_destroy_with_requests_in_flight(void **state)
+{
+	struct fx *fx = *state;
+	struct req r[40];
+	uint8_t buf[4096];
+
+	memset(buf, 0x5a, sizeof(buf));
+	for (unsigned i = 0; i < 40; i++)
+		post(fx, &r[i], i < 32 ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT, (i % 8) * 8, buf, 4096, 1024, i < 32,
+		     false);
+	kick(fx);
+	assert_int_equal(fx->t->requests, 40);
+	if (on_uring(fx))
+		assert_int_equal(vq_driver_used_idx(&fx->d), 0);
+}
+
+/* A save completes what is in flight first: the saved queue has returned
+ * every chain it took. */
+static void test_save_completes_requests_in_flight(void **state)
+{
+	struct fx *fx = *state;
+	struct state_writer w;
+	struct fx other = { 0 };
+	struct req r[8];
+	uint8_t buf[512];
+
+	for (unsigned i = 0; i < 8; i++)
+		post(fx, &r[i], VIRTIO_BLK_T_IN, i, NULL, 512, 512, true, false);
+	kick(fx);
+	assert_int_equal(device_test_save(&fx->t->dev, &w), 0);
+	assert_int_equal(vq_driver_used_idx(&fx->d), 8);
+	for (unsigned i = 0; i < 8; i++) {
+		assert_int_equal(req_status(fx, &r[i]), VIRTIO_BLK_S_OK);
+		req_data(fx, &r[i], buf);
+		assert_int_equal(buf[0], 0x40 + i);
+	}
+	other.d = fx->d;
+	assert_int_equal(open_blk(&other, DISK_SECTORS * 512, false, NULL), 0);
+	assert_int_equal(device_test_restore(&other.t->dev, w.buf, w.len, NULL), 0);
+	assert_int_equal(other.t->queues[0].next_used, 8);
+	assert_int_equal(other.t->queues[0].last_avail, 8);
+	other.t->dev.ops->destroy(&other.t->dev);
+	state_writer_free(&w);
+	vq_driver_recycle(&fx->d);
+}
+
+/* The ring's errors become IOERR: a write-only file cannot be read. */
+static void test_read_error_is_ioerr(void **state)
+{
+	struct fx *fx = *state;
+	struct virtio_mmio_hooks hooks = { on_irq, NULL, fx };
+	struct blk_config cfg = { .size = DISK_SECTORS * 512, .sync_io = sync_io };
+	char path[64];
+	uint8_t buf[1024];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fx->fd);
+	cfg.fd = open(path, O_WRONLY | O_CLOEXEC);
+	assert_true(cfg.fd >= 0);
+	fx->t->dev.ops->destroy(&fx->t->dev);
+	assert_int_equal(blk_create(&fx->d.mem, &cfg, &hooks, &fx->t), 0);
+	driver_restart(fx);
+	assert_int_equal(request(fx, VIRTIO_BLK_T_IN, 0, buf, 1024, 512, true, false, NULL), VIRTIO_BLK_S_IOERR);
+	memset(buf, 0x11, sizeof(buf));
+	assert_int_equal(request(fx, VIRTIO_BLK_T_OUT, 0, buf, 1024, 512, false, false, NULL), VIRTIO_BLK_S_OK);
+}
+
+static int group_uring(void **state)
+{
+	struct io_uring ring;
+
+	(void)state;
+	uring_works = !io_uring_queue_init(4, &ring, 0);
+	if (uring_works)
+		io_uring_queue_exit(&ring);
+	else
+		print_message("io_uring is unavailable here: the io_uring group runs synchronously\n");
+	sync_io = false;
+	return 0;
+}
+
+static int group_sync(void **state)
+{
+	(void)state;
+	sync_io = true;
+	return 0;
+}
+
+#define BLK_TESTS                                                                                    \
+	{                                                                                            \
+		cmocka_unit_test_setup_teardown(test_config_and_features, setup_rw, teardown),       \
+		cmocka_unit_test_setup_teardown(test_path_in_use, setup_rw, teardown),               \
+		cmocka_unit_test_setup_teardown(test_read_only_features, setup_ro, teardown),        \
+		cmocka_unit_test_setup_teardown(test_read_multi_segment, setup_rw, teardown),        \
+		cmocka_unit_test_setup_teardown(test_write_then_read_back_indirect, setup_rw, teardown), \
+		cmocka_unit_test_setup_teardown(test_bounds_and_lengths, setup_rw, teardown),        \
+		cmocka_unit_test_setup_teardown(test_read_only_refuses_writes, setup_ro, teardown),  \
+		cmocka_unit_test_setup_teardown(test_flush_get_id_and_unknown, setup_rw, teardown),  \
+		cmocka_unit_test_setup_teardown(test_discard_and_write_zeroes, setup_rw, teardown),  \
+		cmocka_unit_test_setup_teardown(test_malformed_requests, setup_rw, teardown),        \
+		cmocka_unit_test_setup_teardown(test_odd_size_exposes_whole_sectors, setup_odd, teardown), \
+		cmocka_unit_test_setup_teardown(test_shrunk_file_reads_zeroes, setup_rw, teardown),  \
+		cmocka_unit_test(test_create_rejects),                                               \
+		cmocka_unit_test_setup_teardown(test_save_restore_checks_the_drive, setup_rw, teardown), \
+		cmocka_unit_test_setup_teardown(test_batch_of_32_reads, setup_rw, teardown),         \
+		cmocka_unit_test_setup_teardown(test_full_ring_leaves_chains_in_avail, setup_small_ring, teardown), \
+		cmocka_unit_test_setup_teardown(test_flush_after_writes, setup_rw, teardown),        \
+		cmocka_unit_test_setup_teardown(test_reset_with_requests_in_flight, setup_rw, teardown), \
+		cmocka_unit_test_setup_teardown(test_destroy_with_requests_in_flight, setup_rw, teardown), \
+		cmocka_unit_test_setup_teardown(test_save_completes_requests_in_flight, setup_rw, teardown), \
+		cmocka_unit_test_setup_teardown(test_read_error_is_ioerr, setup_rw, teardown),       \
+	}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_config_and_features, setup_rw, teardown),
-		cmocka_unit_test_setup_teardown(test_read_only_features, setup_ro, teardown),
-		cmocka_unit_test_setup_teardown(test_read_multi_segment, setup_rw, teardown),
-		cmocka_unit_test_setup_teardown(test_write_then_read_back_indirect, setup_rw, teardown),
-		cmocka_unit_test_setup_teardown(test_bounds_and_lengths, setup_rw, teardown),
-		cmocka_unit_test_setup_teardown(test_read_only_refuses_writes, setup_ro, teardown),
-		cmocka_unit_test_setup_teardown(test_flush_get_id_and_unknown, setup_rw, teardown),
-		cmocka_unit_test_setup_teardown(test_discard_and_write_zeroes, setup_rw, teardown),
-		cmocka_unit_test_setup_teardown(test_malformed_requests, setup_rw, teardown),
-		cmocka_unit_test_setup_teardown(test_odd_size_exposes_whole_sectors, setup_odd, teardown),
-		cmocka_unit_test_setup_teardown(test_shrunk_file_reads_zeroes, setup_rw, teardown),
-		cmocka_unit_test(test_create_rejects),
-		cmocka_unit_test_setup_teardown(test_save_restore_checks_the_drive, setup_rw, teardown),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	const struct CMUnitTest uring_tests[] = BLK_TESTS;
+	const struct CMUnitTest sync_tests[] = BLK_TESTS;
+	int failed = cmocka_run_group_tests_name("virtio-blk io_uring", uring_tests, group_uring, NULL);
+
+	failed += cmocka_run_group_tests_name("virtio-blk sync", sync_tests, group_sync, NULL);
+	return failed;
 }
