@@ -12,6 +12,8 @@
 #   hwrng       --rng: 64 bytes from /dev/hwrng, not all zero, virtio_rng
 #   two-drives  /dev/vda and /dev/vdb, in command-line order, right sizes
 #               and read-only flags
+#   bad-drives  (ember only) a missing file, a directory, one image twice
+#               read-write: refused before the guest runs, one-line error
 # Generated images live in a temporary directory that is removed.
 # Prints "virtio: N passed, N failed".
 #
@@ -216,7 +218,31 @@ t_two_drives() {
 	pass $name "vda 49152 sectors rw, vdb 20480 sectors ro"
 }
 
-for t in ${VIRTIO_TESTS:-blk_read blk_write blk_ro rootfs hwrng two_drives}; do
+# (g) bad drives (ember only): a missing file, a directory, and one image
+# given twice read-write (ember locks it) end ember before the guest runs,
+# with a non-zero exit and a one-line error naming the file.
+t_bad_drives() {
+	local name=bad-drives args lines
+	[ "$vmm" = ember ] || return 0
+	truncate -s 1M "$tmp/g.img"
+	while IFS='|' read -r args want; do
+		# shellcheck disable=SC2086 # args holds several words
+		timeout -k 5 30 "$build/ember" --kernel "$img/bzImage" --initrd "$img/initramfs.cpio" \
+			--mem 256 --cmdline "$base ember.scenario=poweroff" $args </dev/null >"$tmp/out" 2>&1
+		rc=$?
+		lines=$(grep -c . "$tmp/out")
+		if [ $rc = 0 ] || [ $rc -ge 124 ] || [ "$lines" != 1 ] || ! grep -q -- "$want" "$tmp/out"; then
+			fail $name "[$args]: exit $rc, $lines lines, want one line with '$want'"; return
+		fi
+	done <<EOF_CASES
+--drive path=$tmp/missing.img|$tmp/missing.img
+--drive path=$tmp|$tmp
+--drive path=$tmp/g.img --drive path=$tmp/g.img|$tmp/g.img
+EOF_CASES
+	pass $name "missing file, directory, one image twice read-write: refused before boot"
+}
+
+for t in ${VIRTIO_TESTS:-blk_read blk_write blk_ro rootfs hwrng two_drives bad_drives}; do
 	"t_$t"
 done
 echo "virtio: $passed passed, $failed failed"
