@@ -104,6 +104,7 @@ bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/ember $(BUILD)/bench/virtio_path
 	@$(BUILD)/bench/virtio_path
 	@tests/bench/run.sh $(BUILD)
+	@tests/bench/run_blk.sh $(BUILD)
 
 fuzz:
 	@tests/fuzz/run.sh $(FUZZ_SECONDS)
