@@ -7,7 +7,7 @@
 #   blk-ro      a ro=on drive: the kernel sees it read-only, a write sent to
 #               the device anyway (the agent's user-space virtio driver)
 #               gets IOERR, reads work, the image is unchanged
-#   rootfs      ember.root=/dev/vda: the agent switch_roots into an ext4
+#   rootfs      root=/dev/vda: the agent (as an initramfs) switch_roots into an ext4
 #               busybox root whose /sbin/init sees / on /dev/vda
 #   hwrng       --rng: 64 bytes from /dev/hwrng, not all zero, virtio_rng
 #   two-drives  /dev/vda and /dev/vdb, in command-line order, right sizes
@@ -183,7 +183,7 @@ t_blk_ro() {
 t_rootfs() {
 	local name=rootfs got
 	tests/guest/debian/mkrootfs.sh "$tmp/d.img" 32 >/dev/null || { fail $name "mkrootfs.sh failed"; return; }
-	vm " ember.root=/dev/vda" 0 "$tmp/d.img"
+	vm " root=/dev/vda" 0 "$tmp/d.img"
 	ended_ok $name || return
 	grep -q "EMBER-AGENT .* switch-root /dev/vda$" "$tmp/out" || { fail $name "the agent did not switch root"; return; }
 	grep -q "^EMBER-ROOTFS init-started" "$tmp/out" || { fail $name "the rootfs /sbin/init did not start"; return; }

@@ -10,8 +10,10 @@
  * on the console, so a test on the host can follow the boot and time it.
  * Scenarios live in the table at the bottom; add new ones there.
  *
- * ember.root=/dev/vdX makes the agent, once the modules are loaded, mount
- * that device (ext4) and switch_root into it, exec'ing its /sbin/init.
+ * root=/dev/vdX (or ember.root=, which wins) makes the agent, once the
+ * modules are loaded, mount that device (ext4) and switch_root into it,
+ * exec'ing its /sbin/init, as a distribution initramfs does: with an
+ * initramfs the kernel leaves root= to /init.
  *
  * Built static: gcc -std=gnu11 -static -O2 -Wall -Wextra -Werror.
  */
@@ -995,7 +997,7 @@ int main(void)
 	if (read_file("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)
 		marker("cmdline-unreadable errno=%d", errno);
 	load_modules();
-	if (cmdline_get("ember.root", root, sizeof(root)) == 0)
+	if (cmdline_get("ember.root", root, sizeof(root)) == 0 || cmdline_get("root", root, sizeof(root)) == 0)
 		switch_root(root);
 	cmdline_get("ember.scenario", name, sizeof(name));
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
