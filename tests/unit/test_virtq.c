@@ -248,11 +248,9 @@ static void test_indirect_table_hostile_shapes(void **state)
 	{
 		struct vq_seg inner[] = { { 0, 16, false } };
 		uint16_t head = vq_driver_chain_indirect(&fx->d, inner, 1);
-		uint8_t *entry = vq_driver_host(&fx->d, inner[0].addr - 0); /* buffer, not table */
 		uint64_t tbl;
 		uint16_t fl = VIRTQ_DESC_F_INDIRECT;
 
-		(void)entry;
 		memcpy(&tbl, (uint8_t *)vq_driver_host(&fx->d, VQ_DRIVER_DESC) + head * 16, 8);
 		memcpy((uint8_t *)vq_driver_host(&fx->d, tbl) + 12, &fl, 2);
 		vq_driver_post(&fx->d, head);

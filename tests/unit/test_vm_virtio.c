@@ -41,12 +41,10 @@ static ssize_t discard(void *opaque, const uint8_t *buf, size_t len)
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct vm_config cfg = { .mem_mib = 32, .nr_vcpus = 1, .console = { discard, NULL, NULL } };
 
 	if (!f || hal_mock_create(&f->hal) || event_loop_init(&f->loop))
 		return -1;
 	*state = f;
-	(void)cfg;
 	return 0;
 }
 
