@@ -17,9 +17,9 @@ ifeq ($(COV),1)
 endif
 CFLAGS := $(CFLAGS_BASE) $(OPT) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(filter -fsanitize=% --coverage,$(OPT))
-LDLIBS := -ljansson -luring
+LDLIBS := -ljansson -luring -lmicrohttpd
 
-DEPS_BUILD := build-essential libcmocka-dev pkg-config libjansson-dev acpica-tools liburing-dev
+DEPS_BUILD := build-essential libcmocka-dev pkg-config libjansson-dev acpica-tools liburing-dev libmicrohttpd-dev curl
 DEPS_COVERAGE := gcovr
 DEPS_MEMCHECK := valgrind
 
