@@ -249,6 +249,10 @@ void vcpu_run_loop(struct vcpu *vcpu)
 	while (!atomic_load(&vcpu->vm->stopping)) {
 		int ret;
 
+		vm_vcpu_park_if_paused(vcpu->vm, vcpu);
+		if (atomic_load(&vcpu->vm->stopping))
+			break;
+
 		if (first && vcpu->id == 0 && vcpu->vm->print_startup) {
 			struct timespec ts;
 

@@ -120,7 +120,10 @@ int vm_create(struct hal *hal, const struct vm_config *cfg, struct vm **out)
 	bus_init(&vm->mmio_bus, "mmio");
 	pthread_mutex_init(&vm->exit_lock, NULL);
 	pthread_cond_init(&vm->exit_cond, NULL);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 	atomic_init(&vm->stopping, false);
+	atomic_init(&vm->pause_requested, false);
 
 	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->exit_fd < 0) {
@@ -219,9 +222,67 @@ int vm_wait_exit(struct vm *vm)
 	return code;
 }
 
+static unsigned vm_running_vcpus(const struct vm *vm)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		n += vm->vcpus[i].thread_started;
+	return n;
+}
+
+int vm_pause(struct vm *vm)
+{
+	unsigned want = vm_running_vcpus(vm);
+
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_store(&vm->pause_requested, true);
+	pthread_mutex_unlock(&vm->pause_lock);
+	/* The kick sets immediate_exit, so a vCPU about to enter run()
+	 * comes straight back and parks. */
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i].thread_started)
+			vcpu_kick(&vm->vcpus[i]);
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->nr_parked < want && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->paused = !atomic_load(&vm->stopping);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return vm->paused ? 0 : err_fail(-ESHUTDOWN, "the VM is stopping");
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_store(&vm->pause_requested, false);
+	vm->paused = false;
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vm_vcpu_park_if_paused(struct vm *vm, struct vcpu *vcpu)
+{
+	if (!atomic_load(&vm->pause_requested))
+		return;
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nr_parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (atomic_load(&vm->pause_requested) && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->nr_parked--;
+	/* Cleared under the lock: a later pause sets pause_requested under
+	 * it before kicking, so its kick cannot be lost to this store. */
+	if (!atomic_load(&vm->stopping))
+		vcpu->hal->ops->set_immediate_exit(vcpu->hal, false);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
 void vm_stop_vcpus(struct vm *vm)
 {
 	atomic_store(&vm->stopping, true);
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i].thread_started)
 			vcpu_kick(&vm->vcpus[i]);
@@ -282,5 +343,7 @@ void vm_destroy(struct vm *vm)
 		close(vm->exit_fd);
 	pthread_cond_destroy(&vm->exit_cond);
 	pthread_mutex_destroy(&vm->exit_lock);
+	pthread_cond_destroy(&vm->pause_cond);
+	pthread_mutex_destroy(&vm->pause_lock);
 	free(vm);
 }

@@ -86,6 +86,12 @@ struct vm {
 	bool print_startup;
 
 	atomic_bool stopping;
+	/* Pause: vCPUs park at the top of their loop until resumed. */
+	atomic_bool pause_requested;
+	unsigned nr_parked;
+	bool paused;
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
 	pthread_mutex_t exit_lock;
 	pthread_cond_t exit_cond;
 	enum vm_exit_reason exit_reason;
@@ -101,6 +107,14 @@ int vm_start(struct vm *vm);
 void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int code);
 /* Blocks until an exit was requested; returns the exit code. */
 int vm_wait_exit(struct vm *vm);
+/* Stops every vCPU at a safe point (out of run(), exit handled) and waits
+ * until all are parked. Call from one control thread; idempotent. Returns
+ * -ESHUTDOWN when the VM is stopping instead. */
+int vm_pause(struct vm *vm);
+/* Lets parked vCPUs run again; idempotent. */
+void vm_resume(struct vm *vm);
+/* Called by a vCPU thread between exits: parks while a pause is asked. */
+void vm_vcpu_park_if_paused(struct vm *vm, struct vcpu *vcpu);
 /* Kicks every vCPU out of run() and joins the threads. */
 void vm_stop_vcpus(struct vm *vm);
 void vm_destroy(struct vm *vm);

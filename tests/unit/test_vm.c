@@ -516,6 +516,41 @@ static void test_threads_stop_on_request(void **state)
 	assert_string_equal(vm_exit_reason_name((enum vm_exit_reason)42), "?");
 }
 
+/* Paused vCPUs run nothing: a scripted exit queued during the pause is
+ * only taken after the resume. Repeated so a lost kick would hang. */
+static void test_pause_parks_every_vcpu(void **state)
+{
+	struct fixture *f = *state;
+
+	create_vm(f, 32, 2);
+	hal_mock_set_run_blocks(f->hal, true);
+	assert_int_equal(vm_start(f->vm), 0);
+	for (int round = 0; round < 20; round++) {
+		size_t before = f->cap.len;
+
+		assert_int_equal(vm_pause(f->vm), 0);
+		assert_true(f->vm->paused);
+		assert_int_equal(f->vm->nr_parked, 2);
+		assert_int_equal(vm_pause(f->vm), 0); /* idempotent */
+		queue_io(f, (uint32_t)round % 2, 0x3f8, true, 1, 1, "p");
+		usleep(2000);
+		assert_int_equal(hal_mock_exits_pending(f->hal, (uint32_t)round % 2), 1);
+		assert_int_equal(f->cap.len, before);
+		vm_resume(f->vm);
+		assert_false(f->vm->paused);
+		for (int i = 0; i < 5000 && f->cap.len == before; i++)
+			usleep(200);
+		assert_int_equal(f->cap.len, before + 1);
+	}
+	/* Stopping a paused VM frees the parked threads. */
+	assert_int_equal(vm_pause(f->vm), 0);
+	vm_request_exit(f->vm, VM_EXIT_SIGNAL, 0);
+	vm_stop_vcpus(f->vm);
+	assert_false(f->vm->vcpus[0].thread_started);
+	assert_false(f->vm->vcpus[1].thread_started);
+	assert_int_equal(vm_pause(f->vm), -ESHUTDOWN);
+}
+
 static void test_irq_line_reaches_irqchip(void **state)
 {
 	struct fixture *f = *state;
@@ -546,6 +581,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rtc_update_not_in_progress, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_failure_is_a_vcpu_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_stop_on_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pause_parks_every_vcpu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_irq_line_reaches_irqchip, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
