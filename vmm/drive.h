@@ -13,6 +13,7 @@ struct drive_spec {
 	char path[DRIVE_PATH_MAX];
 	char id[DRIVE_ID_MAX + 1];
 	bool read_only;
+	bool sync_io; /* preadv/pwritev instead of io_uring (Firecracker's "Sync" engine) */
 };
 
 /* `default_id` names the drive when the spec has no id=. Returns 0 or
