@@ -7,6 +7,7 @@
 #define EMBER_VM_SPEC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vmm/log.h"
@@ -156,5 +157,11 @@ int vm_spec_validate(const struct vm_spec *spec);
  * "root=/dev/vda rw" / "root=PARTUUID=... ro" for the root drive as
  * Firecracker adds it. Returns 0 or -E2BIG. */
 int vm_spec_cmdline(const struct vm_spec *spec, char *out, size_t size);
+/* Before a boot: the kernel, the initrd, the CPU template file and every
+ * drive's backing file exist and can be opened as the spec needs (a drive
+ * may be a block device; a writable one must be writable). The message names
+ * the key as a config file spells it, "drives[1].path_on_host: /x.img: file
+ * not found". Returns 0, -ENOENT, -EACCES or -EINVAL. */
+int vm_spec_check_paths(const struct vm_spec *spec);
 
 #endif
