@@ -2,6 +2,7 @@
 #include "devices/serial.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +75,31 @@ struct serial {
 	bool rx_waiting; /* host input was refused: owe an on_rx_space */
 	int irq_level;   /* the level the line was last driven to */
 	bool irq_warned;
+	_Atomic uint64_t stats[SERIAL_STAT_COUNT];
 };
+
+const char *const serial_stat_names[SERIAL_STAT_COUNT] = {
+	[SERIAL_STAT_READ_COUNT] = "read_count",
+	[SERIAL_STAT_WRITE_COUNT] = "write_count",
+	[SERIAL_STAT_MISSED_READ_COUNT] = "missed_read_count",
+	[SERIAL_STAT_MISSED_WRITE_COUNT] = "missed_write_count",
+};
+
+/* Bumped only under dev->lock: a relaxed load and store lets metrics read
+ * whole values from another thread without a locked add per byte. */
+static void serial_count(struct serial *s, enum serial_stat which)
+{
+	atomic_store_explicit(&s->stats[which], atomic_load_explicit(&s->stats[which], memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
+void serial_get_stats(const struct device *dev, struct serial_stats *out)
+{
+	const struct serial *s = (const struct serial *)dev;
+
+	for (unsigned i = 0; i < SERIAL_STAT_COUNT; i++)
+		out->v[i] = atomic_load_explicit(&s->stats[i], memory_order_relaxed);
+}
 
 static struct serial *to_serial(struct device *dev)
 {
@@ -208,7 +233,11 @@ static void transmit(struct serial *s, uint8_t b)
 	} else if (s->cfg.output.write) {
 		/* A short or failed write loses the byte: there is no way to
 		 * push back on the guest, and blocking the vCPU is worse. */
-		(void)s->cfg.output.write(s->cfg.output.opaque, &b, 1);
+		bool sent = s->cfg.output.write(s->cfg.output.opaque, &b, 1) == 1;
+
+		serial_count(s, sent ? SERIAL_STAT_WRITE_COUNT : SERIAL_STAT_MISSED_WRITE_COUNT);
+	} else {
+		serial_count(s, SERIAL_STAT_WRITE_COUNT); /* discarded by choice, not lost */
 	}
 	/* The byte left THR at once, so THR is empty again. */
 	s->r.thr_pending = (s->r.ier & IER_THRI) != 0;
@@ -286,7 +315,11 @@ static uint8_t reg_read(struct serial *s, uint64_t off)
 
 	switch (off) {
 	case REG_DATA:
-		return dlab ? s->r.dll : rx_get(&s->r);
+		if (dlab)
+			return s->r.dll;
+		if (s->r.rx_count)
+			serial_count(s, SERIAL_STAT_READ_COUNT);
+		return rx_get(&s->r);
 	case REG_IER:
 		return dlab ? s->r.dlm : s->r.ier;
 	case REG_IIR:
@@ -321,6 +354,7 @@ static void serial_read(struct device *dev, uint64_t offset, uint8_t *data, uint
 	 * side effect (see serial.h). */
 	if (len != 1 || offset >= SERIAL_RANGE_LEN) {
 		memset(data, 0xff, len);
+		serial_count(s, SERIAL_STAT_MISSED_READ_COUNT);
 		return;
 	}
 	data[0] = reg_read(s, offset);
@@ -332,8 +366,10 @@ static void serial_write(struct device *dev, uint64_t offset, const uint8_t *dat
 {
 	struct serial *s = to_serial(dev);
 
-	if (len != 1 || offset >= SERIAL_RANGE_LEN)
+	if (len != 1 || offset >= SERIAL_RANGE_LEN) {
+		serial_count(s, SERIAL_STAT_MISSED_WRITE_COUNT);
 		return;
+	}
 	reg_write(s, offset, data[0]);
 	update_irq(s, false);
 	rx_space_check(s);

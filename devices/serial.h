@@ -68,6 +68,21 @@ struct serial_config {
 	void *rx_space_opaque;
 };
 
+/* Counters for metrics, named as Firecracker's "uart" metrics; they only
+ * grow. Bumped under dev->lock, read from any thread without it. */
+enum serial_stat {
+	SERIAL_STAT_READ_COUNT,         /* bytes the guest read from RBR */
+	SERIAL_STAT_WRITE_COUNT,        /* bytes the guest sent out through THR */
+	SERIAL_STAT_MISSED_READ_COUNT,  /* reads the model cannot serve (wider than a byte, past the range) */
+	SERIAL_STAT_MISSED_WRITE_COUNT, /* writes dropped: too wide, or the output did not take the byte */
+	SERIAL_STAT_COUNT
+};
+extern const char *const serial_stat_names[SERIAL_STAT_COUNT];
+
+struct serial_stats {
+	uint64_t v[SERIAL_STAT_COUNT];
+};
+
 /* Creates a serial in its power-on state. The config is copied.
  * Free with dev->ops->destroy(dev). */
 int serial_create(const struct serial_config *cfg, struct device **out);
@@ -78,5 +93,7 @@ int serial_create(const struct serial_config *cfg, struct device **out);
  * disconnected from the line). After a short count, on_rx_space says when
  * to try again. */
 size_t serial_push_input(struct device *dev, const uint8_t *buf, size_t len);
+/* `dev` must come from serial_create. Takes no lock. */
+void serial_get_stats(const struct device *dev, struct serial_stats *out);
 
 #endif

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <liburing.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -51,7 +52,45 @@ struct blk {
 	uint32_t epoch;           /* bumped by reset: older completions are not pushed */
 	bool stalled[VIRTIO_MAX_QUEUES]; /* chains left in the avail ring for want of a slot */
 	bool pushed[VIRTIO_MAX_QUEUES];  /* used entries not yet flushed */
+	_Atomic uint64_t stats[BLK_STAT_COUNT];
 };
+
+const char *const blk_stat_names[BLK_STAT_COUNT] = {
+	[BLK_STAT_READ_BYTES] = "read_bytes",
+	[BLK_STAT_WRITE_BYTES] = "write_bytes",
+	[BLK_STAT_READ_COUNT] = "read_count",
+	[BLK_STAT_WRITE_COUNT] = "write_count",
+	[BLK_STAT_FLUSH_COUNT] = "flush_count",
+	[BLK_STAT_EXECUTE_FAILS] = "execute_fails",
+	[BLK_STAT_INVALID_REQS] = "invalid_reqs_count",
+	[BLK_STAT_QUEUE_EVENTS] = "queue_event_count",
+	[BLK_STAT_NO_AVAIL_BUFFER] = "no_avail_buffer",
+	[BLK_STAT_IO_ENGINE_THROTTLED] = "io_engine_throttled_events",
+};
+
+/* Only the thread serving the device bumps counters, and it holds dev.lock:
+ * a relaxed load and store suffices (readers on other threads see whole
+ * values) and spares a locked add per request. */
+static void blk_count(struct blk *b, enum blk_stat s, uint64_t n)
+{
+	atomic_store_explicit(&b->stats[s], atomic_load_explicit(&b->stats[s], memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+/* A request that moved `len` bytes and succeeded. */
+static void blk_count_done(struct blk *b, bool write, uint64_t len)
+{
+	blk_count(b, write ? BLK_STAT_WRITE_COUNT : BLK_STAT_READ_COUNT, 1);
+	blk_count(b, write ? BLK_STAT_WRITE_BYTES : BLK_STAT_READ_BYTES, len);
+}
+
+void blk_get_stats(const struct virtio_mmio *t, struct blk_stats *out)
+{
+	const struct blk *b = (const struct blk *)t;
+
+	for (unsigned i = 0; i < BLK_STAT_COUNT; i++)
+		out->v[i] = atomic_load_explicit(&b->stats[i], memory_order_relaxed);
+}
 
 static struct blk *blk_of(struct virtio_mmio *t)
 {
@@ -127,10 +166,10 @@ static uint8_t blk_data_check(struct blk *b, const struct virtq_chain *c, uint64
 			      unsigned *n, uint64_t *len)
 {
 	*len = write ? c->out_len - BLK_HEADER : c->in_len - 1;
-	if (write && b->read_only)
+	if ((write && b->read_only) || *len % VIRTIO_BLK_SECTOR || !range_ok(b, sector, *len / VIRTIO_BLK_SECTOR)) {
+		blk_count(b, BLK_STAT_INVALID_REQS, 1);
 		return VIRTIO_BLK_S_IOERR;
-	if (*len % VIRTIO_BLK_SECTOR || !range_ok(b, sector, *len / VIRTIO_BLK_SECTOR))
-		return VIRTIO_BLK_S_IOERR;
+	}
 	*n = write ? iov_slice(c->iov, c->nr_out, BLK_HEADER, *len, b->data)
 		   : iov_slice(c->iov + c->nr_out, c->nr_in, 0, *len, b->data);
 	return VIRTIO_BLK_S_OK;
@@ -154,8 +193,10 @@ static uint8_t blk_data(struct blk *b, const struct virtq_chain *c, uint64_t sec
 	ret = blk_rw(b, b->data, n, sector * VIRTIO_BLK_SECTOR, write);
 	if (ret) {
 		blk_log_io(write, len, sector * VIRTIO_BLK_SECTOR, ret);
+		blk_count(b, BLK_STAT_EXECUTE_FAILS, 1);
 		return VIRTIO_BLK_S_IOERR;
 	}
+	blk_count_done(b, write, len);
 	if (!write)
 		*written += (uint32_t)len;
 	return VIRTIO_BLK_S_OK;
@@ -190,31 +231,44 @@ static uint8_t blk_discard(struct blk *b, const struct virtq_chain *c, bool zero
 	int ret;
 
 	if (b->read_only)
-		return VIRTIO_BLK_S_IOERR;
+		goto invalid;
 	/* We advertise max_*_seg = 1. */
 	if (c->out_len != BLK_HEADER + BLK_SEGMENT)
-		return VIRTIO_BLK_S_IOERR;
+		goto invalid;
 	virtq_chain_read(c, BLK_HEADER, seg, sizeof(seg));
 	memcpy(&sector, seg, 8);
 	memcpy(&sectors, seg + 8, 4);
 	memcpy(&flags, seg + 12, 4);
-	if (flags & ~VIRTIO_BLK_WRITE_ZEROES_UNMAP || (!zeroes && flags))
+	if (flags & ~VIRTIO_BLK_WRITE_ZEROES_UNMAP || (!zeroes && flags)) {
+		blk_count(b, BLK_STAT_INVALID_REQS, 1);
 		return VIRTIO_BLK_S_UNSUPP;
+	}
 	if (!range_ok(b, sector, sectors) || sectors > BLK_MAX_RANGE_SECTORS)
-		return VIRTIO_BLK_S_IOERR;
+		goto invalid;
 	off = sector * VIRTIO_BLK_SECTOR;
 	len = (uint64_t)sectors * VIRTIO_BLK_SECTOR;
 	if (!zeroes) {
 		/* Discard is a hint: a file system that cannot punch holes
 		 * simply keeps the data. */
 		ret = punch(b, FALLOC_FL_PUNCH_HOLE, off, len);
-		return ret && ret != -EOPNOTSUPP ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+		if (ret == -EOPNOTSUPP)
+			ret = 0;
+	} else {
+		ret = punch(b, flags ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE, off, len);
+		if (ret == -EOPNOTSUPP)
+			ret = write_zeroes_slow(b, off, len);
 	}
-	ret = punch(b, flags ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE, off, len);
-	if (ret == -EOPNOTSUPP)
-		ret = write_zeroes_slow(b, off, len);
-	return ret ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+	if (ret) {
+		blk_count(b, BLK_STAT_EXECUTE_FAILS, 1);
+		return VIRTIO_BLK_S_IOERR;
+	}
+	return VIRTIO_BLK_S_OK;
+invalid:
+	blk_count(b, BLK_STAT_INVALID_REQS, 1);
+	return VIRTIO_BLK_S_IOERR;
 }
+
+
 
 /* io_uring: IN and OUT become readv/writev SQEs, one slot each, submitted
  * once per kick and completed from the ring's eventfd (on_event). */
@@ -261,6 +315,11 @@ static void blk_complete(struct blk *b, uint64_t i, int res)
 			status = VIRTIO_BLK_S_IOERR;
 		}
 	}
+	/* Counted even when a reset orphaned the request: the I/O happened. */
+	if (status == VIRTIO_BLK_S_OK)
+		blk_count_done(b, s->write, s->len);
+	else
+		blk_count(b, BLK_STAT_EXECUTE_FAILS, 1);
 	if (s->write)
 		b->writes_in_flight--;
 	b->free_slots[b->nr_free++] = (uint16_t)i;
@@ -402,8 +461,10 @@ static int blk_request(struct blk *b, unsigned q, const struct virtq_chain *c, u
 	unsigned n;
 
 	*status = VIRTIO_BLK_S_IOERR;
-	if (c->out_len < BLK_HEADER)
+	if (c->out_len < BLK_HEADER) {
+		blk_count(b, BLK_STAT_INVALID_REQS, 1);
 		return 0;
+	}
 	virtq_chain_read(c, 0, hdr, sizeof(hdr));
 	memcpy(&type, hdr, 4);
 	memcpy(&sector, hdr + 8, 8);
@@ -425,8 +486,11 @@ static int blk_request(struct blk *b, unsigned q, const struct virtq_chain *c, u
 		return 0;
 	}
 	case VIRTIO_BLK_T_FLUSH:
+		blk_count(b, BLK_STAT_FLUSH_COUNT, 1);
 		blk_wait_writes(b);
 		*status = b->read_only || !fdatasync(b->fd) ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+		if (*status != VIRTIO_BLK_S_OK)
+			blk_count(b, BLK_STAT_EXECUTE_FAILS, 1);
 		return 0;
 	case VIRTIO_BLK_T_GET_ID: {
 		uint64_t room = c->in_len - 1;
@@ -438,14 +502,19 @@ static int blk_request(struct blk *b, unsigned q, const struct virtq_chain *c, u
 	}
 	case VIRTIO_BLK_T_DISCARD: *status = blk_discard(b, c, false); return 0;
 	case VIRTIO_BLK_T_WRITE_ZEROES: *status = blk_discard(b, c, true); return 0;
-	default: *status = VIRTIO_BLK_S_UNSUPP; return 0;
+	default:
+		blk_count(b, BLK_STAT_INVALID_REQS, 1);
+		*status = VIRTIO_BLK_S_UNSUPP;
+		return 0;
 	}
 }
 
-static void blk_process(struct virtio_mmio *t, unsigned q)
+/* Serves queue q until it is empty or out of slots; returns the chains taken. */
+static unsigned blk_serve(struct blk *b, unsigned q)
 {
-	struct blk *b = blk_of(t);
+	struct virtio_mmio *t = &b->t;
 	struct virtq_chain *c = &b->chain;
+	unsigned taken = 0;
 
 	for (;;) {
 		uint32_t written = 0;
@@ -455,14 +524,18 @@ static void blk_process(struct virtio_mmio *t, unsigned q)
 		 * served synchronously; leave it in the avail ring until a
 		 * completion frees a slot. */
 		if (b->uring && !b->nr_free) {
+			if (!b->stalled[q])
+				blk_count(b, BLK_STAT_IO_ENGINE_THROTTLED, 1);
 			b->stalled[q] = true;
 			break;
 		}
 		if (virtio_mmio_pop(t, q, c) <= 0)
 			break;
+		taken++;
 		/* A request needs its header and a status byte; without a
 		 * writable byte there is nowhere to say it failed. */
 		if (!c->in_len) {
+			blk_count(b, BLK_STAT_INVALID_REQS, 1);
 			virtio_mmio_fail(t, "virtio-blk request without a status byte");
 			break;
 		}
@@ -474,6 +547,18 @@ static void blk_process(struct virtio_mmio *t, unsigned q)
 	if (b->uring)
 		blk_submit(b);
 	blk_flush(b);
+	return taken;
+}
+
+/* A queue notification. */
+static void blk_process(struct virtio_mmio *t, unsigned q)
+{
+	struct blk *b = blk_of(t);
+	bool was_stalled = b->stalled[q];
+
+	blk_count(b, BLK_STAT_QUEUE_EVENTS, 1);
+	if (!blk_serve(b, q) && !was_stalled && !b->stalled[q])
+		blk_count(b, BLK_STAT_NO_AVAIL_BUFFER, 1);
 }
 
 /* The ring's eventfd fired: complete what finished, one interrupt per
@@ -492,7 +577,7 @@ static void blk_on_event(struct virtio_mmio *t)
 		if (b->stalled[q] && b->nr_free) {
 			b->stalled[q] = false;
 			if (virtio_mmio_live(t) && t->queues[q].ready)
-				blk_process(t, q);
+				blk_serve(b, q);
 		}
 	blk_flush(b);
 }

@@ -59,8 +59,32 @@ struct blk_config {
 	unsigned depth;  /* requests in flight at most; 0: the queue size */
 };
 
+/* Counters for metrics, named as Firecracker's block metrics. They only
+ * grow; a reader takes differences. Bumped on the thread serving the queue
+ * (under dev.lock), read from any thread. */
+enum blk_stat {
+	BLK_STAT_READ_BYTES,        /* data bytes of IN requests that succeeded */
+	BLK_STAT_WRITE_BYTES,       /* data bytes of OUT requests that succeeded */
+	BLK_STAT_READ_COUNT,        /* IN requests that succeeded */
+	BLK_STAT_WRITE_COUNT,       /* OUT requests that succeeded */
+	BLK_STAT_FLUSH_COUNT,       /* FLUSH requests */
+	BLK_STAT_EXECUTE_FAILS,     /* well-formed requests the host failed (I/O error) */
+	BLK_STAT_INVALID_REQS,      /* requests refused: malformed, out of range, unknown type, write to ro */
+	BLK_STAT_QUEUE_EVENTS,      /* queue notifications served */
+	BLK_STAT_NO_AVAIL_BUFFER,   /* notifications that found no request */
+	BLK_STAT_IO_ENGINE_THROTTLED, /* times requests waited for a free io_uring slot */
+	BLK_STAT_COUNT
+};
+extern const char *const blk_stat_names[BLK_STAT_COUNT];
+
+struct blk_stats {
+	uint64_t v[BLK_STAT_COUNT];
+};
+
 int blk_create(const struct guest_mem *mem, const struct blk_config *cfg, const struct virtio_mmio_hooks *hooks,
 	       struct virtio_mmio **out);
 uint64_t blk_capacity_sectors(const struct virtio_mmio *t);
+/* `t` must be a virtio-blk device (ops->device_id == VIRTIO_ID_BLOCK). */
+void blk_get_stats(const struct virtio_mmio *t, struct blk_stats *out);
 
 #endif

@@ -1128,6 +1128,53 @@ static void test_input_thread_against_reader(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* ---- statistics for metrics ---- */
+
+static uint64_t serial_stat_of(struct ctx *c, enum serial_stat which)
+{
+	struct serial_stats st;
+
+	serial_get_stats(c->dev, &st);
+	return st.v[which];
+}
+
+static void test_stats_count_bytes_and_misses(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t buf[4] = { 0x41, 0x41, 0x41, 0x41 };
+
+	for (unsigned i = 0; i < SERIAL_STAT_COUNT; i++)
+		assert_int_equal(serial_stat_of(c, (enum serial_stat)i), 0);
+	wr(c, THR, 'a');
+	wr(c, THR, 'b');
+	c->out_ret = -EAGAIN; /* the output refuses: the byte is lost */
+	wr(c, THR, 'c');
+	c->out_ret = 0;
+	assert_int_equal(push(c, "xy"), 2);
+	assert_int_equal(rd(c, RBR), 'x');
+	assert_int_equal(rd(c, RBR), 'y');
+	rd(c, RBR); /* empty FIFO: nothing read */
+	rd(c, LSR);
+	pthread_mutex_lock(&c->dev->lock);
+	c->dev->ops->read(c->dev, 0, buf, 2);
+	c->dev->ops->write(c->dev, 0, buf, 4);
+	c->dev->ops->write(c->dev, SERIAL_RANGE_LEN, buf, 1);
+	pthread_mutex_unlock(&c->dev->lock);
+	assert_int_equal(serial_stat_of(c, SERIAL_STAT_WRITE_COUNT), 2);
+	assert_int_equal(serial_stat_of(c, SERIAL_STAT_READ_COUNT), 2);
+	assert_int_equal(serial_stat_of(c, SERIAL_STAT_MISSED_READ_COUNT), 1);
+	assert_int_equal(serial_stat_of(c, SERIAL_STAT_MISSED_WRITE_COUNT), 3);
+	/* Loopback bytes never leave the UART. */
+	wr(c, MCR, MCR_LOOP);
+	wr(c, THR, 'z');
+	assert_int_equal(serial_stat_of(c, SERIAL_STAT_WRITE_COUNT), 2);
+	assert_int_equal(serial_stat_of(c, SERIAL_STAT_READ_COUNT), 2);
+	assert_int_equal(rd(c, RBR), 'z');
+	assert_int_equal(serial_stat_of(c, SERIAL_STAT_READ_COUNT), 3);
+	assert_string_equal(serial_stat_names[SERIAL_STAT_MISSED_WRITE_COUNT], "missed_write_count");
+	assert_string_equal(serial_stat_names[SERIAL_STAT_READ_COUNT], "read_count");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1175,6 +1222,7 @@ int main(void)
 		T(test_restore_empty_fifo_with_dr_rejected),
 		T(test_restore_full_fifo_loopback),
 		T(test_input_thread_against_reader),
+		T(test_stats_count_bytes_and_misses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

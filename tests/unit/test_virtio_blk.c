@@ -732,6 +732,118 @@ static void test_read_error_is_ioerr(void **state)
 	assert_int_equal(request(fx, VIRTIO_BLK_T_OUT, 0, buf, 1024, 512, false, false, NULL), VIRTIO_BLK_S_OK);
 }
 
+static uint64_t blk_stat_of(struct fx *fx, enum blk_stat which)
+{
+	struct blk_stats st;
+
+	blk_get_stats(fx->t, &st);
+	return st.v[which];
+}
+
+/* The counters metrics report: bytes and counts of what succeeded,
+ * flushes, refusals and host failures kept apart. */
+static void test_stats_count_what_the_device_did(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t buf[2048];
+	struct blk_stats st;
+
+	blk_get_stats(fx->t, &st);
+	for (unsigned i = 0; i < BLK_STAT_COUNT; i++)
+		assert_int_equal(st.v[i], 0);
+	assert_int_equal(request(fx, VIRTIO_BLK_T_IN, 0, buf, 1024, 512, true, false, NULL), VIRTIO_BLK_S_OK);
+	assert_int_equal(request(fx, VIRTIO_BLK_T_IN, 4, buf, 512, 512, true, true, NULL), VIRTIO_BLK_S_OK);
+	memset(buf, 0x5a, sizeof(buf));
+	assert_int_equal(request(fx, VIRTIO_BLK_T_OUT, 8, buf, 2048, 512, false, false, NULL), VIRTIO_BLK_S_OK);
+	assert_int_equal(request(fx, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, 1, false, false, NULL), VIRTIO_BLK_S_OK);
+	/* Refused: past the end, a length that is not whole sectors, an
+	 * unknown type. None of them moves data. */
+	assert_int_equal(request(fx, VIRTIO_BLK_T_IN, DISK_SECTORS, buf, 512, 512, true, false, NULL),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(request(fx, VIRTIO_BLK_T_OUT, 0, buf, 100, 100, false, false, NULL), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(request(fx, 77, 0, NULL, 0, 1, false, false, NULL), VIRTIO_BLK_S_UNSUPP);
+	blk_get_stats(fx->t, &st);
+	assert_int_equal(st.v[BLK_STAT_READ_BYTES], 1536);
+	assert_int_equal(st.v[BLK_STAT_READ_COUNT], 2);
+	assert_int_equal(st.v[BLK_STAT_WRITE_BYTES], 2048);
+	assert_int_equal(st.v[BLK_STAT_WRITE_COUNT], 1);
+	assert_int_equal(st.v[BLK_STAT_FLUSH_COUNT], 1);
+	assert_int_equal(st.v[BLK_STAT_INVALID_REQS], 3);
+	assert_int_equal(st.v[BLK_STAT_EXECUTE_FAILS], 0);
+	assert_int_equal(st.v[BLK_STAT_QUEUE_EVENTS], 7); /* one kick per request */
+	assert_int_equal(st.v[BLK_STAT_NO_AVAIL_BUFFER], 0);
+	/* A kick with nothing posted. */
+	mmio_driver_kick(fx->t, 0);
+	assert_int_equal(blk_stat_of(fx, BLK_STAT_QUEUE_EVENTS), 8);
+	assert_int_equal(blk_stat_of(fx, BLK_STAT_NO_AVAIL_BUFFER), 1);
+	assert_string_equal(blk_stat_names[BLK_STAT_READ_BYTES], "read_bytes");
+	assert_string_equal(blk_stat_names[BLK_STAT_INVALID_REQS], "invalid_reqs_count");
+	assert_string_equal(blk_stat_names[BLK_STAT_IO_ENGINE_THROTTLED], "io_engine_throttled_events");
+	for (unsigned i = 0; i < BLK_STAT_COUNT; i++)
+		assert_non_null(blk_stat_names[i]);
+}
+
+static void test_stats_read_only_write_is_invalid(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t buf[512] = { 0 };
+
+	assert_int_equal(request(fx, VIRTIO_BLK_T_OUT, 0, buf, 512, 512, false, false, NULL), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(blk_stat_of(fx, BLK_STAT_INVALID_REQS), 1);
+	assert_int_equal(blk_stat_of(fx, BLK_STAT_WRITE_COUNT), 0);
+	assert_int_equal(blk_stat_of(fx, BLK_STAT_WRITE_BYTES), 0);
+}
+
+/* A host I/O error is an execute failure, not a read. */
+static void test_stats_host_failure(void **state)
+{
+	struct fx *fx = *state;
+	struct virtio_mmio_hooks hooks = { on_irq, NULL, fx };
+	struct blk_config cfg = { .size = DISK_SECTORS * 512, .sync_io = sync_io };
+	char path[64];
+	uint8_t buf[1024];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fx->fd);
+	cfg.fd = open(path, O_WRONLY | O_CLOEXEC);
+	assert_true(cfg.fd >= 0);
+	fx->t->dev.ops->destroy(&fx->t->dev);
+	assert_int_equal(blk_create(&fx->d.mem, &cfg, &hooks, &fx->t), 0);
+	driver_restart(fx);
+	assert_int_equal(request(fx, VIRTIO_BLK_T_IN, 0, buf, 1024, 512, true, false, NULL), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(blk_stat_of(fx, BLK_STAT_EXECUTE_FAILS), 1);
+	assert_int_equal(blk_stat_of(fx, BLK_STAT_READ_COUNT), 0);
+	assert_int_equal(blk_stat_of(fx, BLK_STAT_READ_BYTES), 0);
+	assert_int_equal(blk_stat_of(fx, BLK_STAT_INVALID_REQS), 0);
+}
+
+/* With four io_uring slots, 32 posted reads wait for slots: counted as
+ * throttled, and every byte is still counted once. */
+static void test_stats_throttled_on_a_small_ring(void **state)
+{
+	struct fx *fx = *state;
+	struct req r[32];
+	unsigned done = 0;
+
+	for (unsigned i = 0; i < 32; i++)
+		post(fx, &r[i], VIRTIO_BLK_T_IN, i, NULL, 512, 512, true, false);
+	kick(fx);
+	while (done < 32) {
+		uint32_t id, len;
+
+		while (vq_driver_take_used(&fx->d, &id, &len))
+			done++;
+		if (done < 32)
+			assert_true(wait_event(fx, 5000));
+	}
+	vq_driver_recycle(&fx->d);
+	assert_int_equal(blk_stat_of(fx, BLK_STAT_READ_COUNT), 32);
+	assert_int_equal(blk_stat_of(fx, BLK_STAT_READ_BYTES), 32 * 512);
+	if (on_uring(fx))
+		assert_true(blk_stat_of(fx, BLK_STAT_IO_ENGINE_THROTTLED) >= 1);
+	else
+		assert_int_equal(blk_stat_of(fx, BLK_STAT_IO_ENGINE_THROTTLED), 0);
+}
+
 static int group_uring(void **state)
 {
 	struct io_uring ring;
@@ -776,6 +888,10 @@ static int group_sync(void **state)
 		cmocka_unit_test_setup_teardown(test_destroy_with_requests_in_flight, setup_rw, teardown), \
 		cmocka_unit_test_setup_teardown(test_save_completes_requests_in_flight, setup_rw, teardown), \
 		cmocka_unit_test_setup_teardown(test_read_error_is_ioerr, setup_rw, teardown),       \
+		cmocka_unit_test_setup_teardown(test_stats_count_what_the_device_did, setup_rw, teardown), \
+		cmocka_unit_test_setup_teardown(test_stats_read_only_write_is_invalid, setup_ro, teardown), \
+		cmocka_unit_test_setup_teardown(test_stats_host_failure, setup_rw, teardown),        \
+		cmocka_unit_test_setup_teardown(test_stats_throttled_on_a_small_ring, setup_small_ring, teardown), \
 	}
 
 int main(void)

@@ -125,6 +125,36 @@ static void test_getrandom_default(void **state)
 	vq_driver_fini(&d);
 }
 
+static void test_stats(void **state)
+{
+	struct vq_driver d;
+	struct virtio_mmio *t;
+	struct vq_seg segs[] = { { 0, 10, true }, { 0, 30, true } };
+	struct vq_seg one = { 0, 64, true };
+	struct rng_stats st;
+
+	(void)state;
+	source_chunk = 7;
+	t = bring_up(&d, fake_source);
+	rng_get_stats(t, &st);
+	for (unsigned i = 0; i < RNG_STAT_COUNT; i++)
+		assert_int_equal(st.v[i], 0);
+	assert_int_equal(ask(&d, t, segs, 2), 40);
+	assert_int_equal(ask(&d, t, &one, 1), 64);
+	vq_driver_recycle(&d);
+	source_chunk = 0; /* the host source fails: counted, no bytes */
+	assert_int_equal(ask(&d, t, &one, 1), 0);
+	rng_get_stats(t, &st);
+	assert_int_equal(st.v[RNG_STAT_BYTES], 104);
+	assert_int_equal(st.v[RNG_STAT_EVENT_COUNT], 3);
+	assert_int_equal(st.v[RNG_STAT_HOST_RNG_FAILS], 1);
+	assert_string_equal(rng_stat_names[RNG_STAT_BYTES], "entropy_bytes");
+	assert_string_equal(rng_stat_names[RNG_STAT_EVENT_COUNT], "entropy_event_count");
+	assert_string_equal(rng_stat_names[RNG_STAT_HOST_RNG_FAILS], "host_rng_fails");
+	t->dev.ops->destroy(&t->dev);
+	vq_driver_fini(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -133,6 +163,7 @@ int main(void)
 		cmocka_unit_test(test_source_failure_returns_what_it_has),
 		cmocka_unit_test(test_readable_only_chain_gets_nothing),
 		cmocka_unit_test(test_getrandom_default),
+		cmocka_unit_test(test_stats),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
