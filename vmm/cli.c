@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "boot/layout.h"
+#include "vmm/vm_spec.h"
 
 static int parse_u64(const char *flag, const char *text, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -41,6 +43,43 @@ static int take_value(int argc, char *const argv[], int *i, const char *flag, co
 	return 0;
 }
 
+/* A path-like value: not empty, and bounded so it fits a vm_spec field. */
+static int take_path(int argc, char *const argv[], int *i, const char *flag, const char **value)
+{
+	int ret = take_value(argc, argv, i, flag, value);
+
+	if (ret)
+		return ret;
+	if (!(*value)[0])
+		return err_set(-EINVAL, "%s: must not be empty", flag);
+	if (strnlen(*value, SPEC_PATH_MAX) >= SPEC_PATH_MAX)
+		return err_set(-EINVAL, "%s: longer than %d bytes", flag, SPEC_PATH_MAX - 1);
+	return 0;
+}
+
+static void note_shortcut(struct cli_options *out, const char *flag)
+{
+	if (!out->shortcut)
+		out->shortcut = flag;
+}
+
+/* Which ways in are given, and that they do not contradict each other. */
+static int check_combination(const struct cli_options *o)
+{
+	/* The file describes the whole VM; a shortcut beside it would leave
+	 * which one wins to guesswork. */
+	if (o->config_file && o->shortcut)
+		return err_set(-EINVAL, "--config-file cannot be combined with %s (put it in the config file)",
+			       o->shortcut);
+	if (o->no_api && !o->config_file && !o->kernel)
+		return err_set(-EINVAL, "--no-api needs --config-file or --kernel (nothing could configure the VM)");
+	if (o->no_api && o->api_sock)
+		return err_set(-EINVAL, "--no-api cannot be combined with --api-sock");
+	if (!o->kernel && !o->config_file && !o->api_sock)
+		return err_set(-EINVAL, "--kernel, --config-file or --api-sock is required (see --help)");
+	return 0;
+}
+
 static bool flag_is(const char *arg, const char *flag)
 {
 	size_t n = strlen(flag);
@@ -72,8 +111,31 @@ int cli_parse(int argc, char *const argv[], struct cli_options *out)
 			out->print_exit_stats = true;
 		} else if (strcmp(arg, "--rng") == 0) {
 			out->rng = true;
+			note_shortcut(out, "--rng");
+		} else if (strcmp(arg, "--no-api") == 0) {
+			out->no_api = true;
+		} else if (strcmp(arg, "--show-level") == 0) {
+			out->show_level = true;
+		} else if (strcmp(arg, "--show-log-origin") == 0) {
+			out->show_log_origin = true;
+		} else if (flag_is(arg, "--config-file")) {
+			ret = take_path(argc, argv, &i, "--config-file", &out->config_file);
+		} else if (flag_is(arg, "--api-sock")) {
+			ret = take_path(argc, argv, &i, "--api-sock", &out->api_sock);
+			if (!ret && strlen(out->api_sock) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+				ret = err_set(-EINVAL, "--api-sock: longer than %zu bytes (a Unix socket path)",
+					      sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		} else if (flag_is(arg, "--log-path")) {
+			ret = take_path(argc, argv, &i, "--log-path", &out->log_path);
+		} else if (flag_is(arg, "--metrics-path")) {
+			ret = take_path(argc, argv, &i, "--metrics-path", &out->metrics_path);
+		} else if (flag_is(arg, "--id")) {
+			ret = take_value(argc, argv, &i, "--id", &out->id);
+			if (!ret)
+				ret = vm_spec_check_id("--id", out->id);
 		} else if (flag_is(arg, "--drive")) {
 			ret = take_value(argc, argv, &i, "--drive", &v);
+			note_shortcut(out, "--drive");
 			if (!ret && out->nr_drives >= CLI_MAX_DRIVES)
 				ret = err_set(-EINVAL, "--drive: at most %d drives", CLI_MAX_DRIVES);
 			if (!ret) {
@@ -86,24 +148,32 @@ int cli_parse(int argc, char *const argv[], struct cli_options *out)
 				out->nr_drives++;
 		} else if (flag_is(arg, "--kernel")) {
 			ret = take_value(argc, argv, &i, "--kernel", &out->kernel);
+			note_shortcut(out, "--kernel");
 		} else if (flag_is(arg, "--initrd")) {
 			ret = take_value(argc, argv, &i, "--initrd", &out->initrd);
+			note_shortcut(out, "--initrd");
 		} else if (flag_is(arg, "--cpu-template")) {
 			ret = take_value(argc, argv, &i, "--cpu-template", &out->cpu_template);
+			note_shortcut(out, "--cpu-template");
 		} else if (flag_is(arg, "--cmdline")) {
 			ret = take_value(argc, argv, &i, "--cmdline", &out->cmdline);
+			note_shortcut(out, "--cmdline");
+			out->cmdline_set = true;
 		} else if (flag_is(arg, "--mem")) {
 			ret = take_value(argc, argv, &i, "--mem", &v);
+			note_shortcut(out, "--mem");
 			if (!ret)
 				ret = parse_u64("--mem", v, LAYOUT_MEM_MIN_MiB, CLI_MAX_MEM_MiB, &out->mem_mib);
 		} else if (flag_is(arg, "--vcpus")) {
 			ret = take_value(argc, argv, &i, "--vcpus", &v);
+			note_shortcut(out, "--vcpus");
 			if (!ret)
 				ret = parse_u64("--vcpus", v, 1, LAYOUT_MAX_VCPUS, &n);
 			if (!ret)
 				out->vcpus = (uint32_t)n;
 		} else if (flag_is(arg, "--log-level")) {
 			ret = take_value(argc, argv, &i, "--log-level", &v);
+			out->log_level_set = true;
 			if (!ret && log_level_parse(v, &out->log_level))
 				ret = err_set(-EINVAL, "--log-level: '%s' is not one of Error, Warning, Info, Debug, Trace", v);
 		} else {
@@ -112,8 +182,93 @@ int cli_parse(int argc, char *const argv[], struct cli_options *out)
 		if (ret)
 			return ret;
 	}
-	if (!out->help && !out->version && !out->kernel)
-		return err_set(-EINVAL, "--kernel is required (see --help)");
+	if (out->help || out->version)
+		return 0;
+	return check_combination(out);
+}
+
+/* Copies a CLI value into a bounded spec field. */
+static int copy_field(const char *flag, const char *value, char *dst, size_t size)
+{
+	size_t len = strnlen(value, size);
+
+	if (len >= size)
+		return err_set(-EINVAL, "%s: longer than %zu bytes", flag, size - 1);
+	memcpy(dst, value, len + 1);
+	return 0;
+}
+
+static int shortcuts_to_spec(const struct cli_options *opt, struct vm_spec *spec)
+{
+	int ret;
+
+	if (opt->kernel) {
+		spec->boot.present = true;
+		if ((ret = copy_field("--kernel", opt->kernel, spec->boot.kernel_image_path,
+				      sizeof(spec->boot.kernel_image_path))))
+			return ret;
+	}
+	if (opt->initrd && (ret = copy_field("--initrd", opt->initrd, spec->boot.initrd_path,
+					     sizeof(spec->boot.initrd_path))))
+		return ret;
+	if (opt->cmdline_set) {
+		if ((ret = copy_field("--cmdline", opt->cmdline, spec->boot.boot_args, sizeof(spec->boot.boot_args))))
+			return ret;
+		spec->boot.has_boot_args = true;
+	}
+	if (opt->cpu_template && (ret = copy_field("--cpu-template", opt->cpu_template,
+						   spec->machine.cpu_template_path,
+						   sizeof(spec->machine.cpu_template_path))))
+		return ret;
+	spec->machine.mem_size_mib = opt->mem_mib;
+	spec->machine.vcpu_count = opt->vcpus;
+	for (unsigned i = 0; i < opt->nr_drives && i < CLI_MAX_DRIVES; i++) {
+		const struct drive_spec *ds = &opt->drives[i];
+		struct spec_drive d;
+
+		memset(&d, 0, sizeof(d));
+		snprintf(d.drive_id, sizeof(d.drive_id), "%s", ds->id);
+		if ((ret = copy_field("--drive", ds->path, d.path_on_host, sizeof(d.path_on_host))))
+			return ret;
+		d.is_read_only = ds->read_only;
+		/* --drive has always used io_uring (with a synchronous fallback). */
+		d.io_engine = ds->sync_io ? SPEC_IO_SYNC : SPEC_IO_ASYNC;
+		if ((ret = vm_spec_put_drive(spec, &d)))
+			return err_wrap(ret, "--drive path=%s", ds->path);
+	}
+	if (opt->rng)
+		spec->entropy.present = true;
+	return 0;
+}
+
+int cli_to_spec(const struct cli_options *opt, struct vm_spec *spec)
+{
+	struct spec_logger *l = &spec->logger;
+	int ret;
+
+	if (!opt->config_file && (ret = shortcuts_to_spec(opt, spec)))
+		return ret;
+	if (opt->id && (ret = copy_field("--id", opt->id, spec->id, sizeof(spec->id))))
+		return ret;
+	if (opt->log_path || opt->show_level || opt->show_log_origin || opt->log_level_set) {
+		/* The CLI's level is the default only for a logger the config
+		 * file did not set up. */
+		if (opt->log_level_set || !l->present) {
+			l->level = opt->log_level;
+			l->off = false;
+		}
+		l->present = true;
+		if (opt->log_path && (ret = copy_field("--log-path", opt->log_path, l->log_path, sizeof(l->log_path))))
+			return ret;
+		l->show_level |= opt->show_level;
+		l->show_log_origin |= opt->show_log_origin;
+	}
+	if (opt->metrics_path) {
+		spec->metrics.present = true;
+		if ((ret = copy_field("--metrics-path", opt->metrics_path, spec->metrics.metrics_path,
+				      sizeof(spec->metrics.metrics_path))))
+			return ret;
+	}
 	return 0;
 }
 
@@ -121,10 +276,25 @@ void cli_print_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ember --kernel PATH [options]\n"
+		"       ember --config-file FILE [--no-api | --api-sock PATH] [options]\n"
+		"       ember --api-sock PATH [options]\n"
 		"\n"
 		"Boots a Linux guest on KVM: an ELF vmlinux (PVH entry, or its 64-bit entry)\n"
 		"or a bzImage (Linux 64-bit boot protocol). The guest's COM1 is this terminal.\n"
+		"The VM comes from the shortcuts below, a Firecracker config file, or\n"
+		"Firecracker's API on a Unix socket.\n"
 		"\n"
+		"  --config-file FILE   Firecracker JSON config (boot-source, drives,\n"
+		"                       machine-config, ...); not with the VM shortcuts\n"
+		"  --api-sock PATH      serve Firecracker's REST API on this Unix socket\n"
+		"  --no-api             boot from --config-file or --kernel with no API\n"
+		"  --id ID              instance id (letters, digits, _; default %s)\n"
+		"  --log-path PATH      write the log to this file or named pipe\n"
+		"  --show-level         put the level in each log line\n"
+		"  --show-log-origin    put the source file and line in each log line\n"
+		"  --metrics-path PATH  write metrics (JSON lines) to this file or pipe\n"
+		"\n"
+		"VM shortcuts:\n"
 		"  --kernel PATH        kernel image (ELF vmlinux or bzImage)\n"
 		"  --initrd PATH        initial ramdisk\n"
 		"  --cmdline STR        kernel command line\n"
@@ -135,8 +305,10 @@ void cli_print_usage(FILE *f)
 		"  --drive path=FILE[,ro=on|off][,id=NAME]\n"
 		"                       a virtio-blk disk (repeatable: vda, vdb, ...); the file\n"
 		"                       is locked, so no second VMM can write it; ro=on refuses\n"
-		"                       guest writes; NAME (<= 20 chars) answers GET_ID\n"
+		"                       guest writes; NAME (<= 20 chars: letters, digits, _)\n"
+		"                       answers GET_ID and is the API's drive_id\n"
 		"  --rng                a virtio-rng device fed by the host's getrandom()\n"
+		"\n"
 		"  --log-level LEVEL    Error, Warning, Info, Debug or Trace (default Warning)\n"
 		"  --print-exit-stats   print VM exits by reason when the VM stops\n"
 		"  --print-startup      print the monotonic time of the first KVM_RUN\n"
@@ -146,6 +318,6 @@ void cli_print_usage(FILE *f)
 		"1 on a VMM error; 2 on a vCPU failure (registers are printed);\n"
 		"3 when the guest kernel reports a panic (pvpanic);\n"
 		"78 for a bad configuration (kernel, initrd); 64 for bad arguments.\n",
-		CLI_DEFAULT_CMDLINE, LAYOUT_MEM_MIN_MiB, CLI_MAX_MEM_MiB, CLI_DEFAULT_MEM_MiB,
+		SPEC_DEFAULT_ID, CLI_DEFAULT_CMDLINE, LAYOUT_MEM_MIN_MiB, CLI_MAX_MEM_MiB, CLI_DEFAULT_MEM_MiB,
 		LAYOUT_MAX_VCPUS);
 }

@@ -35,10 +35,32 @@ struct cli_options {
 	bool rng; /* add a virtio-rng device */
 	/* Print VM-exit counters by reason when the VM stops. */
 	bool print_exit_stats;
+
+	/* Firecracker's way in: a whole config file, an API socket, or both. */
+	const char *config_file;
+	const char *api_sock;
+	bool no_api;             /* boot from the config file or shortcuts, no API */
+	const char *id;          /* instance id (NULL: SPEC_DEFAULT_ID) */
+	const char *log_path;
+	bool show_level;
+	bool show_log_origin;
+	bool log_level_set;      /* --log-level given (else log_level is the default) */
+	const char *metrics_path;
+	bool cmdline_set;        /* --cmdline given (else cmdline is the default) */
+	/* The first VM-shaping shortcut given (--kernel, --mem, ...), or NULL;
+	 * these conflict with --config-file. */
+	const char *shortcut;
 };
 
 /* Returns 0, or -EINVAL with err_last() naming the bad argument. */
 int cli_parse(int argc, char *const argv[], struct cli_options *out);
 void cli_print_usage(FILE *f);
+
+struct vm_spec;
+/* Applies the command line onto *spec (fresh from vm_spec_init, or a parsed
+ * config file): the VM-shaping shortcuts when there is no --config-file,
+ * then --id and the logger and metrics flags. Returns 0 or -EINVAL (a
+ * --drive id with '-', which API ids cannot hold; an overlong value). */
+int cli_to_spec(const struct cli_options *opt, struct vm_spec *spec);
 
 #endif

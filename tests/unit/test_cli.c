@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "vmm/cli.h"
+#include "vmm/vm_spec.h"
 
 #define ARGV(...) ((char *const[]){ "ember", __VA_ARGS__ })
 #define ARGC(...) ((int)(sizeof((char *const[]){ "ember", __VA_ARGS__ }) / sizeof(char *)))
@@ -63,7 +64,7 @@ static void test_bad_arguments(void **state)
 
 	(void)state;
 	assert_int_equal(cli_parse(1, ARGV(NULL), &o), -EINVAL);
-	assert_non_null(strstr(err_last(), "--kernel is required"));
+	assert_non_null(strstr(err_last(), "--kernel, --config-file or --api-sock is required"));
 	assert_int_equal(PARSE(&o, "--kernel"), -EINVAL);
 	assert_non_null(strstr(err_last(), "--kernel needs a value"));
 	assert_int_equal(PARSE(&o, "--kernel", "k", "--bogus"), -EINVAL);
@@ -131,9 +132,156 @@ static void test_usage_mentions_every_flag(void **state)
 	fclose(f);
 	static const char *const flags[] = { "--kernel", "--initrd", "--cmdline", "--mem", "--vcpus",
 					     "--cpu-template", "--log-level", "--print-exit-stats", "--print-startup",
-					     "--help", "--version", "--drive", "--rng" };
+					     "--help", "--version", "--drive", "--rng", "--config-file", "--api-sock",
+					     "--no-api", "--id", "--log-path", "--show-level", "--show-log-origin",
+					     "--metrics-path" };
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		assert_non_null(strstr(buf, flags[i]));
+}
+
+static void test_config_and_api_flags(void **state)
+{
+	static struct cli_options o;
+
+	(void)state;
+	/* A config file or an API socket stands in for --kernel. */
+	assert_int_equal(PARSE(&o, "--config-file", "vm.json"), 0);
+	assert_string_equal(o.config_file, "vm.json");
+	assert_null(o.kernel);
+	assert_false(o.no_api);
+	assert_int_equal(PARSE(&o, "--api-sock=/run/fc.sock"), 0);
+	assert_string_equal(o.api_sock, "/run/fc.sock");
+	assert_int_equal(PARSE(&o, "--config-file=vm.json", "--no-api", "--id", "vm_1", "--log-path", "/l.log",
+			       "--show-level", "--show-log-origin", "--metrics-path=/m.fifo", "--log-level", "info",
+			       "--print-startup"), 0);
+	assert_true(o.no_api && o.show_level && o.show_log_origin && o.print_startup);
+	assert_string_equal(o.id, "vm_1");
+	assert_string_equal(o.log_path, "/l.log");
+	assert_string_equal(o.metrics_path, "/m.fifo");
+	assert_int_equal(o.log_level, LOG_INFO);
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--no-api"), 0);
+	/* The shortcuts may preconfigure a VM the API then completes. */
+	assert_int_equal(PARSE(&o, "--api-sock", "/s", "--mem", "256", "--drive", "path=/a.img"), 0);
+}
+
+static void expect_refused(int ret, const char *what)
+{
+	assert_int_equal(ret, -EINVAL);
+	if (!strstr(err_last(), what))
+		fail_msg("error \"%s\" lacks \"%s\"", err_last(), what);
+}
+
+static void test_flag_conflicts(void **state)
+{
+	static struct cli_options o;
+
+	(void)state;
+	expect_refused(PARSE(&o, "--config-file", "c", "--kernel", "k"),
+		       "--config-file cannot be combined with --kernel");
+	expect_refused(PARSE(&o, "--initrd", "i", "--config-file", "c"), "--config-file cannot be combined with --initrd");
+	expect_refused(PARSE(&o, "--config-file", "c", "--cmdline", "x"), "with --cmdline");
+	expect_refused(PARSE(&o, "--config-file", "c", "--mem", "256"), "with --mem");
+	expect_refused(PARSE(&o, "--config-file", "c", "--vcpus", "2"), "with --vcpus");
+	expect_refused(PARSE(&o, "--config-file", "c", "--drive", "path=/a"), "with --drive");
+	expect_refused(PARSE(&o, "--config-file", "c", "--rng"), "with --rng");
+	expect_refused(PARSE(&o, "--config-file", "c", "--cpu-template", "t.json"), "with --cpu-template");
+	expect_refused(PARSE(&o, "--no-api"), "--no-api needs --config-file or --kernel");
+	expect_refused(PARSE(&o, "--api-sock", "/s", "--no-api"), "--no-api needs --config-file or --kernel");
+	expect_refused(PARSE(&o, "--kernel", "k", "--api-sock", "/s", "--no-api"),
+		       "--no-api cannot be combined with --api-sock");
+	expect_refused(PARSE(&o, "--kernel", "k", "--id", "my-vm"), "--id: 'my-vm' may hold only");
+	expect_refused(PARSE(&o, "--kernel", "k", "--id", ""), "--id");
+	expect_refused(PARSE(&o, "--kernel", "k", "--config-file"), "--config-file needs a value");
+	expect_refused(PARSE(&o, "--kernel", "k", "--no-api=1"), "unknown argument '--no-api=1'");
+	expect_refused(PARSE(&o, "--kernel", "k", "--config-file", ""), "--config-file: must not be empty");
+	/* --help still works whatever else is wrong with the line. */
+	assert_int_equal(PARSE(&o, "--help", "--no-api"), 0);
+}
+
+static void test_to_spec_shortcuts(void **state)
+{
+	static struct cli_options o;
+	static struct vm_spec s;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "--kernel", "/vmlinux", "--initrd", "/rd", "--cmdline", "console=hvc0", "--mem", "512",
+			       "--vcpus", "2", "--cpu-template", "/t.json", "--drive", "path=/a.img,id=root_fs",
+			       "--drive", "path=/b.img,ro=on", "--rng", "--id", "vm7", "--log-path", "/l.log",
+			       "--show-level", "--log-level", "Debug", "--metrics-path", "/m"), 0);
+	vm_spec_init(&s);
+	assert_int_equal(cli_to_spec(&o, &s), 0);
+	assert_true(s.boot.present);
+	assert_string_equal(s.boot.kernel_image_path, "/vmlinux");
+	assert_string_equal(s.boot.initrd_path, "/rd");
+	assert_true(s.boot.has_boot_args);
+	assert_string_equal(s.boot.boot_args, "console=hvc0");
+	assert_int_equal(s.machine.mem_size_mib, 512);
+	assert_int_equal(s.machine.vcpu_count, 2);
+	assert_string_equal(s.machine.cpu_template_path, "/t.json");
+	assert_int_equal(s.nr_drives, 2);
+	assert_string_equal(s.drives[0].drive_id, "root_fs");
+	assert_string_equal(s.drives[0].path_on_host, "/a.img");
+	assert_false(s.drives[0].is_root_device || s.drives[0].is_read_only);
+	assert_string_equal(s.drives[1].drive_id, "drive1");
+	assert_true(s.drives[1].is_read_only);
+	assert_false(s.drives[1].is_root_device);
+	assert_true(s.entropy.present);
+	assert_string_equal(s.id, "vm7");
+	assert_true(s.logger.present && s.logger.show_level);
+	assert_false(s.logger.show_log_origin);
+	assert_string_equal(s.logger.log_path, "/l.log");
+	assert_int_equal(s.logger.level, LOG_DEBUG);
+	assert_true(s.metrics.present);
+	assert_string_equal(s.metrics.metrics_path, "/m");
+	assert_int_equal(vm_spec_validate(&s), 0);
+
+	/* Without --cmdline the spec keeps its default, and nothing optional
+	 * appears that the line did not ask for. */
+	assert_int_equal(PARSE(&o, "--kernel", "/vmlinux"), 0);
+	vm_spec_init(&s);
+	assert_int_equal(cli_to_spec(&o, &s), 0);
+	assert_false(s.boot.has_boot_args);
+	assert_false(s.entropy.present || s.logger.present || s.metrics.present);
+	assert_string_equal(s.id, SPEC_DEFAULT_ID);
+	assert_int_equal(s.machine.mem_size_mib, 128);
+	assert_int_equal(s.nr_drives, 0);
+}
+
+static void test_to_spec_keeps_config_file_values(void **state)
+{
+	static struct cli_options o;
+	static struct vm_spec s;
+
+	(void)state;
+	/* With --config-file only --id, logger and metrics flags apply; the
+	 * file's machine and logger level stay. */
+	vm_spec_init(&s);
+	s.machine.mem_size_mib = 2048;
+	s.machine.vcpu_count = 4;
+	s.logger.present = true;
+	s.logger.level = LOG_TRACE;
+	assert_int_equal(PARSE(&o, "--config-file", "c.json", "--show-log-origin", "--id", "x"), 0);
+	assert_int_equal(cli_to_spec(&o, &s), 0);
+	assert_int_equal(s.machine.mem_size_mib, 2048);
+	assert_int_equal(s.machine.vcpu_count, 4);
+	assert_int_equal(s.logger.level, LOG_TRACE);
+	assert_true(s.logger.show_log_origin);
+	assert_false(s.boot.present);
+	assert_string_equal(s.id, "x");
+}
+
+static void test_to_spec_rejects(void **state)
+{
+	static struct cli_options o;
+	static struct vm_spec s;
+
+	(void)state;
+	/* --drive allows '-' in ids (GET_ID), the API's drive_id does not. */
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--drive", "path=/a,id=my-disk"), 0);
+	vm_spec_init(&s);
+	assert_int_equal(cli_to_spec(&o, &s), -EINVAL);
+	assert_non_null(strstr(err_last(), "--drive"));
+	assert_non_null(strstr(err_last(), "my-disk"));
 }
 
 int main(void)
@@ -146,6 +294,11 @@ int main(void)
 		cmocka_unit_test(test_drives_and_rng),
 		cmocka_unit_test(test_too_many_drives),
 		cmocka_unit_test(test_usage_mentions_every_flag),
+		cmocka_unit_test(test_config_and_api_flags),
+		cmocka_unit_test(test_flag_conflicts),
+		cmocka_unit_test(test_to_spec_shortcuts),
+		cmocka_unit_test(test_to_spec_keeps_config_file_values),
+		cmocka_unit_test(test_to_spec_rejects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
