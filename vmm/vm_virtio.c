@@ -1,6 +1,7 @@
 #include "vmm/vm_virtio.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -115,7 +116,7 @@ static void vm_virtio_free(struct vm_virtio *v)
 	free(v);
 }
 
-static int vm_virtio_add(struct vm *vm, create_fn create, const void *arg)
+static int vm_virtio_add(struct vm *vm, create_fn create, const void *arg, const char *id)
 {
 	struct vm_virtio *v;
 	int ret;
@@ -127,6 +128,7 @@ static int vm_virtio_add(struct vm *vm, create_fn create, const void *arg)
 		return err_fail(-ENOMEM, "virtio device record");
 	v->vm = vm;
 	v->irq_fd = -1;
+	snprintf(v->id, sizeof(v->id), "%s", id);
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		v->kicks[q] = (struct vm_virtio_kick){ v, q, -1, false };
 	ret = resources_alloc_virtio(&vm->resources, &v->base, &v->gsi);
@@ -175,12 +177,12 @@ static int create_rng(struct vm *vm, const void *arg, const struct virtio_mmio_h
 
 int vm_virtio_add_blk(struct vm *vm, const struct drive_spec *drive)
 {
-	return vm_virtio_add(vm, create_blk, drive);
+	return vm_virtio_add(vm, create_blk, drive, drive->id);
 }
 
 int vm_virtio_add_rng(struct vm *vm)
 {
-	return vm_virtio_add(vm, create_rng, NULL);
+	return vm_virtio_add(vm, create_rng, NULL, "");
 }
 
 int vm_virtio_attach(struct vm *vm, struct event_loop *loop)

@@ -32,6 +32,7 @@ struct vm_virtio {
 	int irq_fd;     /* -1: no irqfd, raise the line through the HAL */
 	bool irqfd;     /* irq_fd is registered with the HAL */
 	bool ioeventfd; /* kicks are caught in the kernel */
+	char id[DRIVE_ID_MAX + 1]; /* the drive id for a disk (metrics name it), else "" */
 	struct vm_virtio_kick kicks[VIRTIO_MAX_QUEUES];
 };
 
