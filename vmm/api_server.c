@@ -31,7 +31,6 @@
 
 struct api_server {
 	struct MHD_Daemon *mhd;
-	int listen_fd;
 	int event_fd;
 	char *sock_path;
 	pthread_mutex_t lock;
@@ -408,7 +407,6 @@ int api_server_start(const char *sock_path, struct api_server **out)
 	srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return err_fail(-ENOMEM, "out of memory");
-	srv->listen_fd = -1;
 	srv->event_fd = -1;
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_condattr_init(&ca);
@@ -432,7 +430,6 @@ int api_server_start(const char *sock_path, struct api_server **out)
 		api_free(srv);
 		return fd;
 	}
-	srv->listen_fd = fd;
 	/* MHD's thread inherits our mask: with everything blocked, process
 	 * signals always go to the threads that expect them. */
 	sigfillset(&all);

@@ -566,6 +566,38 @@ static void test_socket_is_gone_after_stop(void **state)
 	assert_int_equal(api_server_start(f->sock, &f->srv), 0);
 }
 
+static int count_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+static void test_stop_closes_every_fd(void **state)
+{
+	struct fixture *f = *state;
+	struct api_request *req;
+	struct job j = { 0 };
+	int before;
+
+	api_server_stop(f->srv);
+	f->srv = NULL;
+	before = count_fds();
+	assert_int_equal(api_server_start(f->sock, &f->srv), 0);
+	job_start(&j, f->sock, "GET", "/", NULL);
+	req = vmm_take(f->srv);
+	assert_non_null(req);
+	api_server_reply(f->srv, req, 200, strdup("{}"));
+	job_join(&j);
+	assert_int_equal(j.status, 200);
+	api_server_stop(f->srv);
+	f->srv = NULL;
+	/* The listen socket, the eventfd and MHD's own fds are all gone. */
+	assert_int_equal(count_fds(), before);
+}
+
 static void send_and_close(const char *sock, const char *raw)
 {
 	int fd = http_client_connect(sock);
@@ -648,6 +680,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_answers_queued_request_503, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_answers_taken_request_503, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_is_gone_after_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_closes_every_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_clients, setup, teardown),
 	};
 
