@@ -693,6 +693,25 @@ static void blk_fill_config(struct blk *b)
 	b->config[VIRTIO_BLK_CFG_WZ_MAY_UNMAP] = 1;
 }
 
+int blk_set_backing(struct virtio_mmio *t, int fd, uint64_t size)
+{
+	struct blk *b = blk_of(t);
+
+	if (size / VIRTIO_BLK_SECTOR == 0)
+		return err_fail(-EINVAL, "the new backing file holds no whole sector");
+	pthread_mutex_lock(&t->dev.lock);
+	/* Requests already on the ring finish against the old file. */
+	blk_drain(b);
+	blk_flush(b);
+	close(b->fd);
+	b->fd = fd;
+	b->capacity = size / VIRTIO_BLK_SECTOR;
+	blk_fill_config(b);
+	virtio_mmio_config_changed(t);
+	pthread_mutex_unlock(&t->dev.lock);
+	return 0;
+}
+
 /* Sets up the io_uring path with `depth` slots; on failure the device
  * stays synchronous (io_uring may be disabled or unsupported). */
 static void blk_uring_init(struct blk *b, unsigned depth)

@@ -84,6 +84,11 @@ struct blk_stats {
 int blk_create(const struct guest_mem *mem, const struct blk_config *cfg, const struct virtio_mmio_hooks *hooks,
 	       struct virtio_mmio **out);
 uint64_t blk_capacity_sectors(const struct virtio_mmio *t);
+/* PATCH /drives: serves the disk from `fd` (`size` bytes) from now on. The
+ * requests in flight finish on the old file, which is closed; the new
+ * capacity is announced with a config-change interrupt. Takes dev.lock;
+ * on success the device owns fd. */
+int blk_set_backing(struct virtio_mmio *t, int fd, uint64_t size);
 /* `t` must be a virtio-blk device (ops->device_id == VIRTIO_ID_BLOCK). */
 void blk_get_stats(const struct virtio_mmio *t, struct blk_stats *out);
 
