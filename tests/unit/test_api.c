@@ -1,0 +1,364 @@
+/* Firecracker's endpoints through api_handle, on a controller whose VM is
+ * built on the mock HAL: parsing, pre-/post-boot rules, Firecracker's fault
+ * messages, and a real InstanceStart of a small PVH image. */
+#include <errno.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "guest_image.h"
+#include "hal/mock.h"
+#include "devices/virtio/blk.h"
+#include "vmm/api.h"
+#include "vmm/vm_virtio.h"
+#include "vmm/controller.h"
+
+#define POST_BOOT "The requested operation is not supported after starting the microVM."
+#define PRE_BOOT "The requested operation is not supported before starting the microVM."
+
+struct fixture {
+	struct hal *hal;
+	struct event_loop loop;
+	struct controller ctl;
+	char dir[64];
+	char kernel[96];
+	char disk[96];
+	struct api_reply r;
+	json_t *json; /* the last reply, parsed */
+};
+
+static ssize_t sink_write(void *opaque, const uint8_t *buf, size_t len)
+{
+	(void)opaque;
+	(void)buf;
+	return (ssize_t)len;
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+static int setup(void **state)
+{
+	static const uint8_t hlt[] = { 0xf4 };
+	static uint8_t image[8192];
+	static uint8_t zeros[64 * 1024];
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct controller_env env = { 0 };
+	size_t n;
+
+	assert_non_null(f);
+	assert_int_equal(hal_mock_create(&f->hal), 0);
+	hal_mock_set_run_blocks(f->hal, true);
+	assert_int_equal(event_loop_init(&f->loop), 0);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/ember-api-test.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->kernel, sizeof(f->kernel), "%s/vmlinux", f->dir);
+	snprintf(f->disk, sizeof(f->disk), "%s/disk.img", f->dir);
+	n = guest_image_pvh_elf(image, sizeof(image), hlt, sizeof(hlt));
+	assert_true(n > 0);
+	write_file(f->kernel, image, n);
+	write_file(f->disk, zeros, sizeof(zeros));
+	env.hal = f->hal;
+	env.loop = &f->loop;
+	env.console = (struct vm_console){ sink_write, NULL, NULL };
+	controller_init(&f->ctl, &env, NULL);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	controller_finish(&f->ctl);
+	controller_fini(&f->ctl);
+	event_loop_fini(&f->loop);
+	f->hal->ops->destroy(f->hal);
+	free(f->r.json);
+	json_decref(f->json);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* call(f, "PUT", "/path", body or NULL): returns the status; the reply
+ * body is parsed into f->json. */
+static int call(struct fixture *f, const char *method, const char *path, const char *body)
+{
+	struct api_request req = { 0 };
+	char *copy = body ? strdup(body) : NULL;
+
+	req.method = !strcmp(method, "GET")	  ? API_GET
+		     : !strcmp(method, "PUT")	  ? API_PUT
+		     : !strcmp(method, "PATCH") ? API_PATCH
+						  : API_OTHER;
+	snprintf(req.method_name, sizeof(req.method_name), "%s", method);
+	snprintf(req.path, sizeof(req.path), "%s", path);
+	req.body = copy;
+	req.body_len = body ? strlen(body) : 0;
+	free(f->r.json);
+	json_decref(f->json);
+	f->json = NULL;
+	api_handle(&f->ctl, &req, &f->r);
+	free(copy);
+	if (f->r.json) {
+		f->json = json_loads(f->r.json, 0, NULL);
+		assert_non_null(f->json); /* every body we send is valid JSON */
+	}
+	if (f->r.status == 204)
+		assert_null(f->r.json);
+	return f->r.status;
+}
+
+static const char *str(struct fixture *f, const char *key)
+{
+	json_t *v = json_object_get(f->json, key);
+
+	assert_true(json_is_string(v));
+	return json_string_value(v);
+}
+
+static const char *fault(struct fixture *f)
+{
+	assert_true(f->r.status >= 400);
+	return str(f, "fault_message");
+}
+
+static void put_boot_source(struct fixture *f)
+{
+	char body[256];
+
+	snprintf(body, sizeof(body), "{\"kernel_image_path\": \"%s\", \"boot_args\": \"console=ttyS0\"}",
+		 f->kernel);
+	assert_int_equal(call(f, "PUT", "/boot-source", body), 204);
+}
+
+static void test_instance_info_and_version(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(call(f, "GET", "/", NULL), 200);
+	assert_string_equal(str(f, "state"), "Not started");
+	assert_string_equal(str(f, "id"), "anonymous-instance");
+	assert_string_equal(str(f, "app_name"), "ember");
+	assert_true(strlen(str(f, "vmm_version")) > 0);
+	assert_int_equal(call(f, "GET", "/version", NULL), 200);
+	assert_true(strlen(str(f, "firecracker_version")) > 0);
+}
+
+static void test_request_shape_errors(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(call(f, "GET", "/nope", NULL), 400);
+	assert_string_equal(fault(f), "Invalid request method and/or path: GET nope.");
+	assert_int_equal(call(f, "DELETE", "/drives/a", NULL), 400);
+	assert_string_equal(fault(f), "Invalid request method and/or path: DELETE drives.");
+	assert_int_equal(call(f, "GET", "/", "{}"), 400);
+	assert_string_equal(fault(f), "GET request cannot have a body.");
+	assert_int_equal(call(f, "PUT", "/boot-source", NULL), 400);
+	assert_string_equal(fault(f), "Empty PUT request.");
+	assert_int_equal(call(f, "PATCH", "/machine-config", NULL), 400);
+	assert_string_equal(fault(f), "Empty PATCH request.");
+	assert_int_equal(call(f, "PUT", "/drives/a/b/c", "{}"), 400);
+	assert_int_equal(call(f, "PUT", "/logger/x", "{}"), 400);
+	assert_int_equal(call(f, "PUT", "/machine-config", "{\"vcpu_count\": 2,"), 400);
+	assert_non_null(strstr(fault(f), "An error occurred when deserializing the json body of a request"));
+	assert_int_equal(call(f, "PUT", "/machine-config", "{\"a\": 1, \"a\": 2}"), 400);
+	assert_int_equal(call(f, "PUT", "/machine-config", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"), 400);
+	assert_int_equal(call(f, "PUT", "/actions", "{\"action_type\": \"Reboot\"}"), 400);
+	assert_int_equal(call(f, "PUT", "/actions", "{\"action_type\": 1}"), 400);
+	assert_int_equal(call(f, "PUT", "/snapshot/create", "{\"snapshot_path\": \"s\", \"mem_file_path\": \"m\"}"), 400);
+	assert_non_null(strstr(fault(f), "not implemented"));
+	assert_int_equal(call(f, "PUT", "/snapshot/nope", "{}"), 400);
+	assert_non_null(strstr(fault(f), "Invalid request method and/or path"));
+}
+
+static void test_machine_config_put_patch_get(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(call(f, "GET", "/machine-config", NULL), 200);
+	assert_int_equal(json_integer_value(json_object_get(f->json, "vcpu_count")), 1);
+	assert_int_equal(json_integer_value(json_object_get(f->json, "mem_size_mib")), 128);
+	assert_int_equal(call(f, "PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 256}"), 204);
+	assert_int_equal(call(f, "PATCH", "/machine-config", "{\"mem_size_mib\": 512}"), 204);
+	assert_int_equal(f->ctl.spec.machine.vcpu_count, 2);
+	assert_int_equal(f->ctl.spec.machine.mem_size_mib, 512);
+	/* All or nothing: a bad field leaves the rest untouched. */
+	assert_int_equal(call(f, "PATCH", "/machine-config", "{\"mem_size_mib\": 64, \"vcpu_count\": 33}"), 400);
+	assert_non_null(strstr(fault(f), "vcpu_count"));
+	assert_int_equal(f->ctl.spec.machine.mem_size_mib, 512);
+	assert_int_equal(call(f, "PUT", "/machine-config", "{\"vcpu_count\": 2}"), 400);
+	assert_int_equal(call(f, "GET", "/machine-config", NULL), 200);
+	assert_int_equal(json_integer_value(json_object_get(f->json, "mem_size_mib")), 512);
+}
+
+static void test_drives_and_ids(void **state)
+{
+	struct fixture *f = *state;
+	char body[256];
+
+	snprintf(body, sizeof(body),
+		 "{\"drive_id\": \"other\", \"path_on_host\": \"%s\", \"is_root_device\": false}", f->disk);
+	assert_int_equal(call(f, "PUT", "/drives/data", body), 400);
+	assert_string_equal(fault(f), "The id from the path does not match the id from the body!");
+	assert_int_equal(call(f, "PUT", "/drives/da-ta", body), 400);
+	assert_string_equal(fault(f),
+			    "API Resource IDs can only contain alphanumeric characters and underscores.");
+	assert_int_equal(call(f, "PUT", "/drives/other",
+			      "{\"drive_id\": \"other\", \"path_on_host\": \"/nonexistent/x\", \"is_root_device\": false}"),
+			 400);
+	assert_int_equal(f->ctl.spec.nr_drives, 0);
+	assert_int_equal(call(f, "PUT", "/drives/other", body), 204);
+	assert_int_equal(call(f, "PUT", "/drives/other", body), 204); /* replaces */
+	assert_int_equal(f->ctl.spec.nr_drives, 1);
+	assert_int_equal(call(f, "GET", "/vm/config", NULL), 200);
+	assert_int_equal(json_array_size(json_object_get(f->json, "drives")), 1);
+	assert_int_equal(call(f, "PATCH", "/drives/other", "{\"drive_id\": \"other\"}"), 400);
+	assert_string_equal(fault(f), PRE_BOOT);
+}
+
+static void test_unimplemented_devices_are_refused_after_checking(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(call(f, "PUT", "/network-interfaces/eth0",
+			      "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}"),
+			 400);
+	assert_non_null(strstr(fault(f), "not implemented"));
+	assert_int_equal(call(f, "PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\"}"), 400);
+	assert_non_null(strstr(fault(f), "host_dev_name"));
+	assert_int_equal(call(f, "PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}"), 400);
+	assert_non_null(strstr(fault(f), "not implemented"));
+	assert_int_equal(call(f, "PUT", "/vsock", "{\"guest_cid\": 2, \"uds_path\": \"/tmp/v.sock\"}"), 400);
+	assert_non_null(strstr(fault(f), "guest_cid"));
+}
+
+static void test_start_needs_a_boot_source(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(call(f, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 400);
+	assert_non_null(strstr(fault(f), "kernel"));
+	assert_int_equal(f->ctl.state, CONTROLLER_NOT_STARTED);
+	assert_int_equal(call(f, "PATCH", "/vm", "{\"state\": \"Paused\"}"), 400);
+	assert_string_equal(fault(f), PRE_BOOT);
+	assert_int_equal(call(f, "PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}"), 400);
+	assert_string_equal(fault(f), PRE_BOOT);
+	assert_int_equal(call(f, "PUT", "/actions", "{\"action_type\": \"FlushMetrics\"}"), 400);
+	assert_int_equal(call(f, "PUT", "/boot-source", "{\"kernel_image_path\": \"/nonexistent/k\"}"), 400);
+	assert_non_null(strstr(fault(f), "kernel_image_path"));
+}
+
+static void test_boot_pause_resume_and_post_boot_rules(void **state)
+{
+	struct fixture *f = *state;
+	char body[256];
+
+	put_boot_source(f);
+	snprintf(body, sizeof(body),
+		 "{\"drive_id\": \"root\", \"path_on_host\": \"%s\", \"is_root_device\": true}", f->disk);
+	assert_int_equal(call(f, "PUT", "/drives/root", body), 204);
+	assert_int_equal(call(f, "PUT", "/entropy", "{}"), 204);
+	assert_int_equal(call(f, "PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 64}"), 204);
+	assert_int_equal(call(f, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 204);
+	assert_int_equal(f->ctl.state, CONTROLLER_RUNNING);
+	assert_int_equal(f->ctl.vm->nr_vcpus, 2);
+	assert_int_equal(f->ctl.vm->nr_virtio, 2); /* the drive and the rng */
+	assert_int_equal(call(f, "GET", "/", NULL), 200);
+	assert_string_equal(str(f, "state"), "Running");
+	assert_int_equal(call(f, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 400);
+	assert_string_equal(fault(f), POST_BOOT);
+	assert_int_equal(call(f, "PUT", "/boot-source", "{\"kernel_image_path\": \"/x\"}"), 400);
+	assert_string_equal(fault(f), POST_BOOT);
+	assert_int_equal(call(f, "PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 64}"), 400);
+	assert_string_equal(fault(f), POST_BOOT);
+	assert_int_equal(call(f, "PUT", "/metrics", "{\"metrics_path\": \"/tmp/x\"}"), 400);
+	assert_string_equal(fault(f), POST_BOOT);
+	assert_int_equal(call(f, "PATCH", "/vm", "{\"state\": \"Paused\"}"), 204);
+	assert_int_equal(f->ctl.vm->nr_parked, 2);
+	assert_int_equal(call(f, "GET", "/", NULL), 200);
+	assert_string_equal(str(f, "state"), "Paused");
+	assert_int_equal(call(f, "PATCH", "/vm", "{\"state\": \"Sleeping\"}"), 400);
+	assert_int_equal(call(f, "PATCH", "/vm", "{\"state\": \"Resumed\"}"), 204);
+	assert_int_equal(call(f, "GET", "/", NULL), 200);
+	assert_string_equal(str(f, "state"), "Running");
+	/* A new backing file after boot: the guest sees the new capacity. */
+	{
+		static uint8_t bigger[128 * 1024];
+		char disk2[128];
+
+		snprintf(disk2, sizeof(disk2), "%s/disk2.img", f->dir);
+		write_file(disk2, bigger, sizeof(bigger));
+		assert_int_equal(blk_capacity_sectors(f->ctl.vm->virtio[0]->dev), 128);
+		snprintf(body, sizeof(body), "{\"drive_id\": \"root\", \"path_on_host\": \"%s\"}", disk2);
+		assert_int_equal(call(f, "PATCH", "/drives/root", body), 204);
+		assert_int_equal(blk_capacity_sectors(f->ctl.vm->virtio[0]->dev), 256);
+		assert_string_equal(f->ctl.spec.drives[0].path_on_host, disk2);
+		assert_int_equal(call(f, "PATCH", "/drives/nope", "{\"drive_id\": \"nope\"}"), 400);
+		snprintf(body, sizeof(body), "{\"drive_id\": \"root\", \"path_on_host\": \"%s/none\"}", f->dir);
+		assert_int_equal(call(f, "PATCH", "/drives/root", body), 400);
+		assert_int_equal(blk_capacity_sectors(f->ctl.vm->virtio[0]->dev), 256);
+	}
+	/* Ctrl-Alt-Del: IRQ 1 goes up with the scan codes queued. */
+	assert_int_equal(call(f, "PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}"), 204);
+	assert_true(hal_mock_irq_raises(f->hal, 1) > 0);
+}
+
+static void test_metrics_flush_over_the_api(void **state)
+{
+	struct fixture *f = *state;
+	char body[256], path[128], line[8192];
+	FILE *in;
+
+	snprintf(path, sizeof(path), "%s/metrics.json", f->dir);
+	snprintf(body, sizeof(body), "{\"metrics_path\": \"%s\"}", path);
+	assert_int_equal(call(f, "PUT", "/metrics", body), 204);
+	assert_int_equal(call(f, "PUT", "/metrics", body), 400); /* once only */
+	assert_int_equal(call(f, "GET", "/", NULL), 200);
+	assert_int_equal(call(f, "PUT", "/actions", "{\"action_type\": \"FlushMetrics\"}"), 204);
+	in = fopen(path, "r");
+	assert_non_null(in);
+	assert_non_null(fgets(line, sizeof(line), in));
+	fclose(in);
+	json_decref(f->json);
+	f->json = json_loads(line, 0, NULL);
+	assert_non_null(f->json);
+	/* Two PUT /metrics (one failed), one GET /, and the flush itself. */
+	assert_true(json_is_object(json_object_get(f->json, "put_api_requests")));
+	assert_true(json_integer_value(json_object_get(json_object_get(f->json, "get_api_requests"),
+						       "instance_info_count")) >= 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_instance_info_and_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_shape_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_machine_config_put_patch_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drives_and_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unimplemented_devices_are_refused_after_checking, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_needs_a_boot_source, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_boot_pause_resume_and_post_boot_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_flush_over_the_api, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
