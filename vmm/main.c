@@ -1,4 +1,5 @@
-/* ember: boot a Linux guest on KVM. */
+/* ember: boot a Linux guest on KVM, configured by the CLI, a Firecracker
+ * config file or Firecracker's API on a Unix socket. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -7,24 +8,33 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "vmm/api.h"
+#include "vmm/api_server.h"
 #include "vmm/cli.h"
 #include "vmm/console.h"
+#include "vmm/controller.h"
 #include "vmm/event_loop.h"
 #include "vmm/file.h"
 #include "vmm/log.h"
+#include "vmm/spec_json.h"
+#include "vmm/version.h"
 #include "vmm/vm.h"
 #include "vmm/vm_devices.h"
-#include "vmm/vm_virtio.h"
 
-#define EMBER_VERSION "0.1.0"
-#define KERNEL_MAX_BYTES (1ULL << 30)
-#define INITRD_MAX_BYTES (2ULL << 30)
+#define CONFIG_FILE_MAX_BYTES (1U << 20)
+#define METRICS_PERIOD_S 60 /* as Firecracker's periodic flush */
 
 struct main_state {
-	struct vm *vm;
+	struct controller ctl;
+	struct console con;
+	struct event_loop loop;
+	struct api_server *api;
 	int signal_fd;
+	int timer_fd;
+	bool quit; /* a signal before boot */
 };
 
 static void on_signal(void *opaque, uint32_t events)
@@ -36,13 +46,50 @@ static void on_signal(void *opaque, uint32_t events)
 	if (read(st->signal_fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	log_info("received %s, stopping the VM", strsignal((int)si.ssi_signo));
-	vm_request_exit(st->vm, VM_EXIT_SIGNAL, EMBER_EXIT_OK);
+	if (st->ctl.vm)
+		vm_request_exit(st->ctl.vm, VM_EXIT_SIGNAL, EMBER_EXIT_OK);
+	else
+		st->quit = true;
 }
 
-static void on_vm_exit(void *opaque, uint32_t events)
+static void on_wakeup(void *opaque, uint32_t events)
 {
 	(void)opaque;
 	(void)events;
+}
+
+static void on_metrics_timer(void *opaque, uint32_t events)
+{
+	struct main_state *st = opaque;
+	uint64_t n;
+
+	(void)events;
+	if (read(st->timer_fd, &n, sizeof(n)) == sizeof(n) && st->ctl.metrics_configured)
+		metrics_flush(&st->ctl.metrics, st->ctl.vm);
+}
+
+static void on_api(void *opaque, uint32_t events)
+{
+	struct main_state *st = opaque;
+	struct api_request *req;
+
+	(void)events;
+	while ((req = api_server_next(st->api))) {
+		struct api_reply r;
+
+		api_handle(&st->ctl, req, &r);
+		api_server_reply(st->api, req, r.status, r.json);
+	}
+}
+
+static int on_vm_built(void *opaque, struct vm *vm)
+{
+	struct main_state *st = opaque;
+	int ret = console_attach(&st->con, vm_devices_console_push, vm);
+
+	if (!ret)
+		ret = event_loop_add(&st->loop, vm->exit_fd, EPOLLIN, on_wakeup, st);
+	return ret;
 }
 
 static int setup_signals(void)
@@ -62,6 +109,19 @@ static int setup_signals(void)
 	if (fd < 0)
 		return err_set(-errno, "signalfd: %m");
 	return fd;
+}
+
+static int setup_metrics_timer(struct main_state *st)
+{
+	struct itimerspec its = { .it_interval = { METRICS_PERIOD_S, 0 },
+				  .it_value = { METRICS_PERIOD_S, 0 } };
+
+	st->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (st->timer_fd < 0)
+		return err_set(-errno, "timerfd_create: %m");
+	if (timerfd_settime(st->timer_fd, 0, &its, NULL))
+		return err_set(-errno, "timerfd_settime: %m");
+	return event_loop_add(&st->loop, st->timer_fd, EPOLLIN, on_metrics_timer, st);
 }
 
 static void print_exit_stats(const struct vm *vm)
@@ -87,140 +147,118 @@ static void print_exit_stats(const struct vm *vm)
 			(unsigned long long)(resident >> 10));
 }
 
-/* Reads the kernel and initrd before any KVM work, so a bad path is
- * reported as such on any machine. */
-static int read_images(const struct cli_options *opt, struct boot_config *boot)
+static bool vm_done(const struct main_state *st)
 {
-	uint8_t *kernel = NULL, *initrd = NULL;
-	int ret;
+	const struct vm *vm = st->ctl.vm;
 
-	*boot = (struct boot_config){ .cmdline = opt->cmdline, .nr_vcpus = opt->vcpus };
-	ret = file_read_all(opt->kernel, KERNEL_MAX_BYTES, &kernel, &boot->kernel_len);
-	if (!ret && opt->initrd)
-		ret = file_read_all(opt->initrd, INITRD_MAX_BYTES, &initrd, &boot->initrd_len);
-	if (ret) {
-		free(kernel);
-		return ret;
-	}
-	boot->kernel = kernel;
-	boot->kernel_release = (struct boot_release){ file_drop_range, kernel };
-	boot->initrd = initrd;
-	return 0;
+	return vm ? vm->exit_reason != VM_EXIT_NONE : st->quit;
 }
 
-static void free_images(struct boot_config *boot)
+/* Serves the loop until the VM (or, before boot, the process) is asked to
+ * stop. Returns the exit code. */
+static int serve(struct main_state *st, const struct cli_options *opt)
 {
-	free((void *)boot->kernel);
-	free((void *)boot->initrd);
-	boot->kernel = boot->initrd = NULL;
-}
+	int code;
 
-static int read_cpu_template(const char *path, struct cpu_template *tpl)
-{
-	uint8_t *json;
-	size_t len;
-	int ret = file_read_all(path, CPU_TEMPLATE_MAX_BYTES, &json, &len);
-
-	if (ret)
-		return ret;
-	ret = cpu_template_parse((const char *)json, len, tpl);
-	free(json);
-	return ret ? err_wrap(ret, "%s", path) : 0;
-}
-
-static int run(const struct cli_options *opt)
-{
-	static struct cpu_template tpl;
-	struct main_state st = { .signal_fd = -1 };
-	struct event_loop loop;
-	struct console con;
-	struct hal *hal = NULL;
-	struct vm_config cfg = { .mem_mib = opt->mem_mib, .nr_vcpus = opt->vcpus };
-	struct boot_config boot;
-	int code = EMBER_EXIT_GENERIC;
-	int ret;
-
-	if ((opt->cpu_template && read_cpu_template(opt->cpu_template, &tpl)) || read_images(opt, &boot)) {
-		fprintf(stderr, "ember: %s\n", err_last());
-		return EMBER_EXIT_BAD_CONFIG;
-	}
-	if (event_loop_init(&loop)) {
-		fprintf(stderr, "ember: %s\n", err_last());
-		free_images(&boot);
-		return EMBER_EXIT_GENERIC;
-	}
-	if (console_init(&con, &loop, STDIN_FILENO, STDOUT_FILENO))
-		goto out_loop;
-	st.signal_fd = setup_signals();
-	if (st.signal_fd < 0)
-		goto out_console;
-	cfg.console = (struct vm_console){ console_write, &con, console_notify_space };
-	ret = hal_kvm_open(&hal);
-	if (ret)
-		goto out_signals;
-	ret = vm_create(hal, &cfg, &st.vm);
-	if (ret)
-		goto out_hal;
-	for (unsigned i = 0; i < opt->nr_drives && !ret; i++)
-		ret = vm_virtio_add_blk(st.vm, &opt->drives[i]);
-	if (!ret && opt->rng)
-		ret = vm_virtio_add_rng(st.vm);
-	if (ret) {
-		code = EMBER_EXIT_BAD_CONFIG;
-		goto out_vm;
-	}
-	st.vm->print_startup = opt->print_startup;
-	st.vm->cpu_template = opt->cpu_template ? &tpl : NULL;
-	ret = vm_load_kernel(st.vm, &boot);
-	free_images(&boot);
-	if (ret) {
-		code = EMBER_EXIT_BAD_CONFIG;
-		goto out_vm;
-	}
-	ret = console_attach(&con, vm_devices_console_push, st.vm);
-	if (!ret)
-		ret = vm_virtio_attach(st.vm, &loop);
-	if (!ret)
-		ret = event_loop_add(&loop, st.signal_fd, EPOLLIN, on_signal, &st);
-	if (!ret)
-		ret = event_loop_add(&loop, st.vm->exit_fd, EPOLLIN, on_vm_exit, &st);
-	if (!ret)
-		ret = vm_start(st.vm);
-	if (ret)
-		goto out_vm;
-	while (st.vm->exit_reason == VM_EXIT_NONE) {
-		ret = event_loop_run_once(&loop, -1);
-		if (ret < 0) {
-			vm_request_exit(st.vm, VM_EXIT_VCPU_ERROR, EMBER_EXIT_GENERIC);
-			break;
+	while (!vm_done(st)) {
+		if (event_loop_run_once(&st->loop, -1) < 0) {
+			if (!st->ctl.vm)
+				return EMBER_EXIT_GENERIC;
+			vm_request_exit(st->ctl.vm, VM_EXIT_VCPU_ERROR, EMBER_EXIT_GENERIC);
 		}
 	}
-	vm_stop_vcpus(st.vm);
-	code = vm_wait_exit(st.vm);
-	log_info("VM stopped: %s", vm_exit_reason_name(st.vm->exit_reason));
-	if (opt->print_exit_stats)
-		print_exit_stats(st.vm);
-	err_clear();
-out_vm:
-	vm_destroy(st.vm);
-out_hal:
-	if (hal)
-		hal->ops->destroy(hal);
-out_signals:
+	/* No API call may run against a VM being torn down. */
+	api_server_stop(st->api);
+	st->api = NULL;
+	code = controller_finish(&st->ctl);
+	if (st->ctl.vm) {
+		log_info("VM stopped: %s", vm_exit_reason_name(st->ctl.vm->exit_reason));
+		if (opt->print_exit_stats)
+			print_exit_stats(st->ctl.vm);
+	}
+	if (code == EMBER_EXIT_OK)
+		err_clear();
+	return code;
+}
+
+static int run(const struct cli_options *opt, const struct vm_spec *spec)
+{
+	static struct main_state st; /* the controller holds a large spec */
+	struct controller_env env = { .open_hal = hal_kvm_open, .loop = &st.loop,
+				      .on_vm_built = on_vm_built, .opaque = &st,
+				      .print_startup = opt->print_startup };
+	bool boot_now = opt->config_file || opt->kernel;
+	int code = EMBER_EXIT_GENERIC;
+
+	st.signal_fd = st.timer_fd = -1;
+	if (event_loop_init(&st.loop)) {
+		fprintf(stderr, "ember: %s\n", err_last());
+		return EMBER_EXIT_GENERIC;
+	}
+	if (console_init(&st.con, &st.loop, STDIN_FILENO, STDOUT_FILENO))
+		goto out_loop;
+	env.console = (struct vm_console){ console_write, &st.con, console_notify_space };
+	controller_init(&st.ctl, &env, spec);
+	st.signal_fd = setup_signals();
+	if (st.signal_fd < 0 || event_loop_add(&st.loop, st.signal_fd, EPOLLIN, on_signal, &st) ||
+	    setup_metrics_timer(&st))
+		goto out_ctl;
+	if ((spec->logger.present && controller_apply_logger(&st.ctl, &spec->logger)) ||
+	    (spec->metrics.present && controller_apply_metrics(&st.ctl, &spec->metrics))) {
+		code = EMBER_EXIT_BAD_CONFIG;
+		goto out_ctl;
+	}
+	log_info("Running ember v%s", EMBER_VERSION);
+	if (opt->api_sock && !opt->no_api) {
+		if (api_server_start(opt->api_sock, &st.api) ||
+		    event_loop_add(&st.loop, api_server_fd(st.api), EPOLLIN, on_api, &st))
+			goto out_ctl;
+	}
+	if (boot_now && controller_start(&st.ctl)) {
+		code = st.ctl.start_failed_on_config ? EMBER_EXIT_BAD_CONFIG : EMBER_EXIT_GENERIC;
+		goto out_ctl;
+	}
+	code = serve(&st, opt);
+out_ctl:
+	api_server_stop(st.api);
+	controller_fini(&st.ctl);
+	if (st.timer_fd >= 0)
+		close(st.timer_fd);
 	if (st.signal_fd >= 0)
 		close(st.signal_fd);
-out_console:
-	console_fini(&con);
+	console_fini(&st.con);
 out_loop:
-	event_loop_fini(&loop);
-	free_images(&boot);
+	event_loop_fini(&st.loop);
 	if (code != EMBER_EXIT_OK && code != EMBER_EXIT_VCPU_FAILURE)
 		fprintf(stderr, "ember: %s\n", err_last());
 	return code;
 }
 
+/* The VM's description: a Firecracker config file or the CLI shortcuts. */
+static int load_spec(const struct cli_options *opt, struct vm_spec *spec)
+{
+	uint8_t *json;
+	size_t len;
+	int ret;
+
+	vm_spec_init(spec);
+	if (!opt->config_file)
+		return cli_to_spec(opt, spec);
+	ret = file_read_all(opt->config_file, CONFIG_FILE_MAX_BYTES, &json, &len);
+	if (ret)
+		return err_wrap(ret, "--config-file");
+	ret = spec_json_parse_config((const char *)json, len, spec);
+	free(json);
+	if (!ret)
+		ret = cli_to_spec(opt, spec);
+	if (!ret)
+		ret = vm_spec_check_paths(spec);
+	return ret ? err_wrap(ret, "%s", opt->config_file) : 0;
+}
+
 int main(int argc, char **argv)
 {
+	static struct vm_spec spec;
 	struct cli_options opt;
 
 	if (cli_parse(argc, argv, &opt)) {
@@ -236,5 +274,9 @@ int main(int argc, char **argv)
 		return EMBER_EXIT_OK;
 	}
 	log_set_level(opt.log_level);
-	return run(&opt);
+	if (load_spec(&opt, &spec)) {
+		fprintf(stderr, "ember: %s\n", err_last());
+		return EMBER_EXIT_BAD_CONFIG;
+	}
+	return run(&opt, &spec);
 }
