@@ -225,6 +225,23 @@ static void sc_info(void)
 	finish(RB_POWER_OFF, "poweroff");
 }
 
+/* "tick N" every 100 ms until ember.ticks=N (default: forever): a guest
+ * that keeps running and shows when it runs, for pause/resume and
+ * Ctrl-Alt-Del over the API. */
+static void sc_ticker(void)
+{
+	char v[32];
+	long max = -1;
+
+	if (cmdline_get("ember.ticks", v, sizeof(v)) == 0)
+		max = atol(v);
+	for (long n = 0; max < 0 || n < max; n++) {
+		marker("tick %ld", n);
+		usleep(100000);
+	}
+	finish(RB_POWER_OFF, "poweroff");
+}
+
 static void sc_poweroff(void)
 {
 	finish(RB_POWER_OFF, "poweroff");
@@ -981,6 +998,7 @@ static const struct scenario {
 	{ "blk-list", sc_blk_list },
 	{ "blk-bench", sc_blk_bench },
 	{ "hwrng", sc_hwrng },
+	{ "ticker", sc_ticker },
 };
 
 int main(void)
