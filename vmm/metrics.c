@@ -41,8 +41,15 @@ static const struct api_slot api_slots[] = {
 _Static_assert(sizeof(api_slots) / sizeof(api_slots[0]) <= METRICS_API_SLOTS, "METRICS_API_SLOTS too small");
 #define NR_API_SLOTS (sizeof(api_slots) / sizeof(api_slots[0]))
 
-/* ember's exit reasons, as "vcpu" fields. Firecracker splits io and mmio
- * by direction (exit_io_in, ...); the VM does not count that split. */
+static const char *const exit_dir_names[VCPU_EXIT_DIRS] = {
+	[VCPU_EXIT_IO_IN] = "exit_io_in",
+	[VCPU_EXIT_IO_OUT] = "exit_io_out",
+	[VCPU_EXIT_MMIO_READ] = "exit_mmio_read",
+	[VCPU_EXIT_MMIO_WRITE] = "exit_mmio_write",
+};
+
+/* ember's exit reasons, as "vcpu" fields, beside Firecracker's split by
+ * direction above. */
 static const char *const exit_names[HAL_EXIT_UNKNOWN + 1] = {
 	[HAL_EXIT_IO] = "exit_io",
 	[HAL_EXIT_MMIO] = "exit_mmio",
@@ -223,8 +230,13 @@ static int put_vcpu(json_t *root, const struct vm *vm, struct metrics_seen *next
 	if (!obj)
 		return -ENOMEM;
 	memset(next->exits, 0, sizeof(next->exits));
-	if (vm)
+	memset(next->exit_dirs, 0, sizeof(next->exit_dirs));
+	if (vm) {
 		vm_exit_counts(vm, next->exits);
+		vm_exit_dirs(vm, next->exit_dirs);
+	}
+	for (unsigned d = 0; d < VCPU_EXIT_DIRS; d++)
+		ret |= put_delta(obj, exit_dir_names[d], next->exit_dirs[d], seen->exit_dirs[d]);
 	for (unsigned r = HAL_EXIT_IO; r <= HAL_EXIT_UNKNOWN; r++)
 		ret |= put_delta(obj, exit_names[r], next->exits[r], seen->exits[r]);
 	/* Firecracker's "failures": runs that ended in an error. */

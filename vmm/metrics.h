@@ -35,6 +35,7 @@
 #include "devices/virtio/rng.h"
 #include "hal/hal.h"
 #include "vmm/resources.h"
+#include "vmm/vcpu.h"
 
 struct vm;
 
@@ -48,6 +49,7 @@ struct metrics_seen {
 	uint64_t rng[RESOURCES_MAX_VIRTIO][RNG_STAT_COUNT];
 	uint64_t uart[SERIAL_STAT_COUNT];
 	uint64_t exits[HAL_EXIT_UNKNOWN + 1];
+	uint64_t exit_dirs[VCPU_EXIT_DIRS];
 	uint64_t log_lines, log_dropped, missed_metrics, metrics_fails;
 };
 

@@ -188,7 +188,13 @@ enum vcpu_action vcpu_handle_exit(struct vcpu *vcpu, const struct hal_exit *exit
 	char what[160];
 
 	if (exit->reason >= HAL_EXIT_IO && exit->reason <= HAL_EXIT_UNKNOWN)
-		vcpu->exit_counts[exit->reason]++;
+		__atomic_fetch_add(&vcpu->exit_counts[exit->reason], 1, __ATOMIC_RELAXED);
+	if (exit->reason == HAL_EXIT_IO)
+		__atomic_fetch_add(&vcpu->exit_dirs[exit->io.write ? VCPU_EXIT_IO_OUT : VCPU_EXIT_IO_IN], 1,
+				   __ATOMIC_RELAXED);
+	else if (exit->reason == HAL_EXIT_MMIO)
+		__atomic_fetch_add(&vcpu->exit_dirs[exit->mmio.write ? VCPU_EXIT_MMIO_WRITE : VCPU_EXIT_MMIO_READ], 1,
+				   __ATOMIC_RELAXED);
 	switch (exit->reason) {
 	case HAL_EXIT_IO:
 		exit_sites_count(&vcpu->exit_sites, EXIT_SITE_IO, exit->io.port);

@@ -18,17 +18,23 @@ struct vm;
 /* Interrupts a vCPU thread blocked in run(). */
 #define VCPU_KICK_SIGNAL (SIGRTMIN + 0)
 
+/* Port and MMIO exits by direction, as Firecracker's metrics split them. */
+enum vcpu_exit_dir { VCPU_EXIT_IO_IN, VCPU_EXIT_IO_OUT, VCPU_EXIT_MMIO_READ, VCPU_EXIT_MMIO_WRITE, VCPU_EXIT_DIRS };
+
 struct vcpu {
 	struct vm *vm;
 	struct hal_vcpu *hal;
 	uint32_t id;
 	pthread_t thread;
 	bool thread_started;
+	/* Bumped by the vCPU thread, read by metrics on another: relaxed atomics. */
 	uint64_t exit_counts[HAL_EXIT_UNKNOWN + 1];
+	uint64_t exit_dirs[VCPU_EXIT_DIRS];
 	struct exit_sites exit_sites;
 };
 
 enum vcpu_action { VCPU_CONTINUE, VCPU_STOP };
+
 
 /* CPUID, MSRs and LAPIC for every vCPU; registers too for the boot vCPU
  * (boot != NULL). */

@@ -313,7 +313,15 @@ void vm_exit_counts(const struct vm *vm, uint64_t counts[HAL_EXIT_UNKNOWN + 1])
 	memset(counts, 0, sizeof(uint64_t) * (HAL_EXIT_UNKNOWN + 1));
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		for (unsigned r = 0; r <= HAL_EXIT_UNKNOWN; r++)
-			counts[r] += vm->vcpus[i].exit_counts[r];
+			counts[r] += __atomic_load_n(&vm->vcpus[i].exit_counts[r], __ATOMIC_RELAXED);
+}
+
+void vm_exit_dirs(const struct vm *vm, uint64_t counts[VCPU_EXIT_DIRS])
+{
+	memset(counts, 0, sizeof(uint64_t) * VCPU_EXIT_DIRS);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		for (unsigned d = 0; d < VCPU_EXIT_DIRS; d++)
+			counts[d] += __atomic_load_n(&vm->vcpus[i].exit_dirs[d], __ATOMIC_RELAXED);
 }
 
 void vm_exit_sites(const struct vm *vm, struct exit_sites *sites)

@@ -123,6 +123,8 @@ const char *vm_exit_reason_name(enum vm_exit_reason reason);
 int vm_guest_resident(const struct vm *vm, uint64_t *bytes);
 /* Sum of exits by reason over all vCPUs. */
 void vm_exit_counts(const struct vm *vm, uint64_t counts[HAL_EXIT_UNKNOWN + 1]);
+/* Port and MMIO exits of all vCPUs by direction. */
+void vm_exit_dirs(const struct vm *vm, uint64_t counts[VCPU_EXIT_DIRS]);
 /* Exits of all vCPUs by port / MMIO page. */
 void vm_exit_sites(const struct vm *vm, struct exit_sites *sites);
 

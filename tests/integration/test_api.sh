@@ -62,6 +62,7 @@ api() {
 	local args=(-s -o "$tmp/resp" -w '%{http_code}' --unix-socket "$sock" -X "$1"
 		-H 'Accept: application/json' "http://localhost$2")
 	[ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
+	[ $# -ge 4 ] && args+=("${@:4}")
 	code=$(curl "${args[@]}" 2>>"$tmp/curl.err") || code=000
 	body=$(cat "$tmp/resp" 2>/dev/null)
 }
@@ -83,6 +84,7 @@ wait_for() { # wait_for SECONDS PATTERN FILE
 	done
 	return 1
 }
+wait_sock() { local i; for ((i = 0; i < 50; i++)); do [ -S "$sock" ] && return 0; sleep 0.1; done; return 1; }
 ticks() { grep -c 'EMBER-AGENT [0-9.]* tick ' "$tmp/out"; }
 # wait_exit PID SECONDS: sets rc, or returns 1 on timeout.
 wait_exit() {
@@ -104,7 +106,7 @@ sock=$tmp/api.sock
 : >"$tmp/out"
 "$ember" --api-sock "$sock" --id api_test </dev/null >"$tmp/out" 2>"$tmp/err" &
 pid=$!; pids+=($pid)
-for ((i = 0; i < 50 && ! -S $sock; i++)); do sleep 0.1; done
+wait_sock
 ok=1
 {
 	expect 200 GET / && echo "$body" | grep -q '"state": *"Not started"' &&
@@ -120,7 +122,7 @@ ok=1
 	expect 200 GET /machine-config && { echo "$body" | grep -q '"mem_size_mib": *192' || { why="GET /machine-config: $body"; false; }; } &&
 	expect 200 GET /vm/config && { echo "$body" | grep -q '"drive_id": *"data"' || { why="GET /vm/config: $body"; false; }; } &&
 	expect 204 PUT /actions '{"action_type": "InstanceStart"}' || ok=0
-if [ $ok = 1 ] && ! wait_for 60 'tick 3$' "$tmp/out"; then ok=0 why="the guest never ticked"; fi
+if [ $ok = 1 ] && ! wait_for 60 'tick 3\b' "$tmp/out"; then ok=0 why="the guest never ticked"; fi
 if [ $ok = 1 ]; then
 	expect 200 GET / && echo "$body" | grep -q '"state": *"Running"' || { ok=0; why=${why:-"GET / after boot: $body"}; }
 fi
@@ -163,7 +165,7 @@ t=api-errors why=
 sock=$tmp/api2.sock
 "$ember" --api-sock "$sock" </dev/null >"$tmp/out" 2>"$tmp/err" &
 pid=$!; pids+=($pid)
-for ((i = 0; i < 50 && ! -S $sock; i++)); do sleep 0.1; done
+wait_sock
 big=$(head -c 70000 /dev/zero | tr '\0' 'a')
 ok=1
 expect 400 PUT /machine-config '{"vcpu_count": 2, ' && echo "$body" | grep -q fault_message &&
@@ -172,7 +174,7 @@ expect 400 PUT /machine-config '{"vcpu_count": 2, ' && echo "$body" | grep -q fa
 	expect 400 PUT /drives/d0 '{"drive_id": "d1", "path_on_host": "/x", "is_root_device": false}' &&
 	expect 400 PUT /actions '{"action_type": "InstanceStart"}' && echo "$body" | grep -qi 'boot' &&
 	expect 400 PATCH /vm '{"state": "Paused"}' && echo "$body" | grep -q 'not supported before starting the microVM' &&
-	expect 413 PUT /boot-source "{\"kernel_image_path\": \"$big\"}" &&
+	expect 413 PUT /boot-source "{\"kernel_image_path\": \"$big\"}" -H 'Expect: 100-continue' &&
 	expect 400 PUT /snapshot/create '{"snapshot_path": "/tmp/s", "mem_file_path": "/tmp/m"}' &&
 	expect 200 GET /version && echo "$body" | grep -q firecracker_version || ok=0
 if [ $ok = 1 ]; then
@@ -218,7 +220,7 @@ sed 's/ember.scenario=info/ember.scenario=ticker/; s/"is_root_device": true/"is_
 "$ember" --config-file "$tmp/vm2.json" --api-sock "$sock" </dev/null >"$tmp/out" 2>"$tmp/err" &
 pid=$!; pids+=($pid)
 ok=1
-if ! wait_for 60 'tick 2$' "$tmp/out"; then ok=0 why="no ticks"; fi
+if ! wait_for 60 'tick 2\b' "$tmp/out"; then ok=0 why="no ticks"; fi
 [ $ok = 1 ] && { expect 200 GET / && echo "$body" | grep -q '"state": *"Running"' || { ok=0; why=${why:-"GET /: $body"}; }; }
 [ $ok = 1 ] && { expect 400 PUT /actions '{"action_type": "InstanceStart"}' || ok=0; }
 [ $ok = 1 ] && { expect 204 PUT /actions '{"action_type": "SendCtrlAltDel"}' || ok=0; }
@@ -239,7 +241,7 @@ check_bad() { # check_bad JSON PATTERN
 }
 check_bad "{\"boot-source\": {\"kernel_image_path\": \"$img/bzImage\"}, \"bogus\": 1}" 'bogus'
 [ $ok = 1 ] && check_bad "{\"boot-source\": {\"kernel_image_path\": \"$img/bzImage\"}, \"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"$tmp/none.img\", \"is_root_device\": false}]}" 'drives\[0\].path_on_host'
-[ $ok = 1 ] && check_bad '{"boot-source": ' 'config'
+[ $ok = 1 ] && check_bad '{"boot-source": ' 'invalid JSON at line 1'
 [ $ok = 1 ] && pass $t || fail $t "$why"
 
 echo "api: $passed passed, $failed failed"

@@ -329,6 +329,10 @@ static void test_flush_reports_device_counters(void **state)
 	f->vm.vcpus[1].exit_counts[HAL_EXIT_MMIO] = 7;
 	f->vm.vcpus[1].exit_counts[HAL_EXIT_INTERNAL_ERROR] = 1;
 	f->vm.vcpus[0].exit_counts[HAL_EXIT_FAIL_ENTRY] = 1;
+	f->vm.vcpus[0].exit_dirs[VCPU_EXIT_IO_OUT] = 90;
+	f->vm.vcpus[1].exit_dirs[VCPU_EXIT_IO_OUT] = 5;
+	f->vm.vcpus[0].exit_dirs[VCPU_EXIT_IO_IN] = 10;
+	f->vm.vcpus[1].exit_dirs[VCPU_EXIT_MMIO_WRITE] = 7;
 	assert_int_equal(metrics_flush(&fx->m, &f->vm), 0);
 	j = last_object(fx->path);
 	assert_int_equal(field(j, "block_rootfs", "read_bytes"), 1536);
@@ -349,6 +353,10 @@ static void test_flush_reports_device_counters(void **state)
 	assert_int_equal(field(j, "uart", "write_count"), 5);
 	assert_int_equal(field(j, "vcpu", "exit_io"), 120);
 	assert_int_equal(field(j, "vcpu", "exit_mmio"), 7);
+	assert_int_equal(field(j, "vcpu", "exit_io_out"), 95);
+	assert_int_equal(field(j, "vcpu", "exit_io_in"), 10);
+	assert_int_equal(field(j, "vcpu", "exit_mmio_write"), 7);
+	assert_int_equal(field(j, "vcpu", "exit_mmio_read"), 0);
 	assert_int_equal(field(j, "vcpu", "exit_internal_error"), 1);
 	assert_int_equal(field(j, "vcpu", "failures"), 2);
 	/* No object for the rng as a disk. */

@@ -505,6 +505,13 @@ static void test_threads_stop_on_request(void **state)
 	vm_exit_counts(f->vm, counts);
 	assert_int_equal(counts[HAL_EXIT_IO], 1);
 	{
+		uint64_t dirs[VCPU_EXIT_DIRS];
+
+		vm_exit_dirs(f->vm, dirs);
+		assert_int_equal(dirs[VCPU_EXIT_IO_OUT], 1);
+		assert_int_equal(dirs[VCPU_EXIT_IO_IN], 0);
+	}
+	{
 		struct exit_sites sites;
 		char buf[128];
 
