@@ -155,6 +155,25 @@ static void acpi_dsdt_pvpanic(struct aml_writer *w)
 	aml_end(w, dev);
 }
 
+/* The PS/2 controller. Under hardware-reduced ACPI Linux has no legacy
+ * PIC, so ISA IRQ numbers are not fixed: the i8042 driver learns its IRQ
+ * from this _CRS (through PNP). With i8042.nopnp it asks for IRQ 1, which
+ * does not exist, the keyboard never binds and Ctrl-Alt-Del is lost. */
+static void acpi_dsdt_kbd(struct aml_writer *w)
+{
+	struct aml_res r;
+	size_t dev = aml_device_begin(w, "PS2K");
+
+	aml_name_eisaid(w, "_HID", "PNP0303");
+	aml_res_init(&r);
+	aml_res_io(&r, LAYOUT_I8042_PORT, 1, 1);
+	aml_res_io(&r, LAYOUT_I8042_CMD_PORT, 1, 1);
+	aml_res_irq_noflags(&r, LAYOUT_I8042_IRQ);
+	aml_name(w, "_CRS");
+	aml_resource_template(w, &r);
+	aml_end(w, dev);
+}
+
 /* The DSDT, header included, into `w`. */
 static int acpi_build_dsdt(struct aml_writer *w, const struct acpi_config *cfg)
 {
@@ -165,6 +184,7 @@ static int acpi_build_dsdt(struct aml_writer *w, const struct acpi_config *cfg)
 	sb = aml_scope_begin(w, "\\_SB");
 	acpi_dsdt_com1(w);
 	acpi_dsdt_rtc(w);
+	acpi_dsdt_kbd(w);
 	for (unsigned i = 0; i < cfg->nr_virtio; i++)
 		acpi_dsdt_virtio(w, i, &cfg->virtio[i]);
 	if (cfg->pvpanic)

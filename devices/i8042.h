@@ -1,5 +1,6 @@
 /* A minimal i8042 keyboard controller, like Firecracker's: enough for Linux
- * booted with `i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd` to find a
+ * booted with `i8042.noaux i8042.nomux i8042.dumbkbd` (the DSDT describes
+ * it as PNP0303, which is how Linux learns its IRQ) to find a
  * controller with a keyboard port, and for `reboot=k` to reset the VM.
  *
  * Register the device on the PIO range [0x60, 0x65) (I8042_RANGE_LEN

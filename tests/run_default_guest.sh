@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 kernel=${EMBER_RUN_KERNEL:-bzImage}
 make --no-print-directory BUILD="$build" "$build/ember" debian-image >/dev/null
-cmdline="console=ttyS0 reboot=k panic=-1 quiet i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
+cmdline="console=ttyS0 reboot=k panic=-1 quiet i8042.noaux i8042.nomux i8042.dumbkbd"
 echo "make run: booting Debian $(cut -d" " -f1 "$build/debian/kernel-version") ($kernel) under ember;" \
 	"leave the shell with 'exit' to power the VM off" >&2
 # shellcheck disable=SC2086 # EMBER_RUN_ARGS is a word list on purpose

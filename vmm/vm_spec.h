@@ -25,7 +25,7 @@
 /* Used when boot-source has no boot_args. Unlike Firecracker's default it
  * keeps the serial console, which is how ember shows the guest. */
 #define SPEC_DEFAULT_BOOT_ARGS                                                                \
-	"console=ttyS0 reboot=k panic=1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
+	"console=ttyS0 reboot=k panic=1 i8042.noaux i8042.nomux i8042.dumbkbd"
 
 /* Firecracker's TokenBucket: size tokens, refilled over refill_time ms. */
 struct spec_token_bucket {

@@ -36,7 +36,7 @@ cleanup() {
 }
 trap cleanup EXIT
 passed=0 failed=0
-base="console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
+base="console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nomux i8042.dumbkbd"
 
 for f in "$img/bzImage" "$img/initramfs.cpio" "$ember"; do
 	if [ ! -f "$f" ]; then

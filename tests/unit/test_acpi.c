@@ -408,6 +408,7 @@ static void test_madt_vcpus(void **state)
 static void check_legacy_devices(const struct dsdt *d)
 {
 	const struct dev *com1 = find_dev(d, "COM1"), *rtc = find_dev(d, "RTC_");
+	const struct dev *kbd = find_dev(d, "PS2K");
 
 	assert_string_equal(d->scope, "_SB_");
 	assert_non_null(com1);
@@ -433,6 +434,13 @@ static void check_legacy_devices(const struct dsdt *d)
 	assert_int_equal(rtc->crs.io_max, 0x70);
 	assert_int_equal(rtc->crs.io_len, 2);
 	assert_int_equal(rtc->crs.irq_mask, 1u << 8);
+
+	assert_non_null(kbd);
+	assert_true(kbd->hid_eisa);
+	assert_int_equal(kbd->hid_eisa_val, 0x0303d041); /* PNP0303 */
+	assert_int_equal(kbd->crs.nr, 3); /* data port, command port, IRQ */
+	assert_true(kbd->crs.io && kbd->crs.irq);
+	assert_int_equal(kbd->crs.irq_mask, 1u << 1);
 
 	assert_true(d->s5);
 	assert_int_equal(d->s5_count, 4);
@@ -491,7 +499,7 @@ static void test_dsdt_minimal(void **state)
 	acpi_fix_write_ok(&f, &cfg);
 	acpi_fix_find_tables(&f, &t);
 	decode_dsdt(t.dsdt, &d);
-	assert_int_equal(d.nr, 2);
+	assert_int_equal(d.nr, 3);
 	check_legacy_devices(&d);
 	assert_null(find_dev(&d, "PEVT"));
 	boot_fixture_free(&f);
@@ -510,16 +518,17 @@ static void test_dsdt_virtio_and_pvpanic(void **state)
 	acpi_fix_write_ok(&f, &cfg);
 	acpi_fix_find_tables(&f, &t);
 	decode_dsdt(t.dsdt, &d);
-	assert_int_equal(d.nr, 2 + 4 + 1);
+	assert_int_equal(d.nr, 3 + 4 + 1);
 	check_legacy_devices(&d);
 	check_virtio(&d, 4);
 	assert_int_equal(acpi_fix_virtio[3].gsi, 9);
 	check_pvpanic(&d);
-	/* Order: COM1, RTC, the virtio devices by index, then pvpanic. */
+	/* Order: COM1, RTC, PS2K, the virtio devices by index, then pvpanic. */
 	assert_string_equal(d.devs[0].name, "COM1");
-	assert_string_equal(d.devs[2].name, "VR00");
-	assert_string_equal(d.devs[5].name, "VR03");
-	assert_string_equal(d.devs[6].name, "PEVT");
+	assert_string_equal(d.devs[2].name, "PS2K");
+	assert_string_equal(d.devs[3].name, "VR00");
+	assert_string_equal(d.devs[6].name, "VR03");
+	assert_string_equal(d.devs[7].name, "PEVT");
 	boot_fixture_free(&f);
 }
 
@@ -540,7 +549,7 @@ static void test_largest_config_fits(void **state)
 	acpi_fix_find_tables(&f, &t);
 	check_madt(t.madt, 32);
 	decode_dsdt(t.dsdt, &d);
-	assert_int_equal(d.nr, 2 + ACPI_MAX_VIRTIO + 1);
+	assert_int_equal(d.nr, 3 + ACPI_MAX_VIRTIO + 1);
 	check_legacy_devices(&d);
 	check_virtio(&d, ACPI_MAX_VIRTIO);
 	check_pvpanic(&d);

@@ -136,6 +136,10 @@ static void test_iasl_accepts_tables(void **state)
 	expect_in(dsl, "Device (RTC)");
 	expect_in(dsl, "EisaId (\"PNP0B00\")");
 	expect_in(dsl, "{8}");
+	expect_in(dsl, "Device (PS2K)");
+	expect_in(dsl, "EisaId (\"PNP0303\")");
+	expect_in(dsl, "0x0064,");
+	expect_in(dsl, "{1}");
 	expect_in(dsl, "Device (VR02)");
 	expect_in(dsl, "Name (_HID, \"LNRO0005\")");
 	expect_in(dsl, "Memory32Fixed (ReadWrite,");
@@ -199,13 +203,13 @@ static void test_acpiexec_evaluates_namespace(void **state)
 	snprintf(cmd, sizeof(cmd),
 		 "cd %s && acpiexec -b 'evaluate \\_S5; evaluate \\_SB.COM1._HID; "
 		 "evaluate \\_SB.VR01._CRS; evaluate \\_SB.VR01._UID; evaluate \\_SB.RTC._CRS; "
-		 "evaluate \\_SB.PEVT._HID' facp.dat dsdt.dat apic.dat >exec.log 2>&1", dir);
+		 "evaluate \\_SB.PS2K._CRS; evaluate \\_SB.PEVT._HID' facp.dat dsdt.dat apic.dat >exec.log 2>&1", dir);
 	rc = system(cmd);
 	snprintf(path, sizeof(path), "%s/exec.log", dir);
 	log = slurp(path);
 	if (rc != 0 || strstr(log, "Warning") || strstr(log, "Error") || strstr(log, "AE_"))
 		fail_msg("acpiexec: exit %d\n%s", rc, log);
-	expect_in(log, "5 Devices");
+	expect_in(log, "6 Devices");
 	expect_in(log, "[Package] Contains 4 Elements:\n"
 		       "    [Integer] = 0000000000000005\n"
 		       "    [Integer] = 0000000000000005\n"
@@ -217,6 +221,9 @@ static void test_acpiexec_evaluates_namespace(void **state)
 	expect_in(log, "01 06 00 00 00 79 00");
 	expect_in(log, "[Integer] = 0000000000000001");
 	expect_in(log, "47 01 70 00 70 00 01 02 22 00 01 79 00");
+	/* IO 0x60 and 0x64 (1 byte each), IRQNoFlags {1} */
+	expect_in(log, "0000: 47 01 60 00 60 00 01 01 47 01 64 00 64 00 01 01");
+	expect_in(log, "0010: 22 02 00 79 00");
 	expect_in(log, "[String] Length 08 = \"QEMU0001\"");
 	free(log);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
