@@ -277,6 +277,13 @@ static enum MHD_Result api_on_request(void *cls, struct MHD_Connection *conn, co
 
 	(void)version;
 	if (!c) {
+		static _Thread_local bool named;
+
+		/* libmicrohttpd's thread: name it for the logger and for ps. */
+		if (!named) {
+			pthread_setname_np(pthread_self(), "ember-api");
+			named = true;
+		}
 		c = calloc(1, sizeof(*c));
 		if (!c)
 			return MHD_NO;
