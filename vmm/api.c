@@ -46,6 +46,11 @@ static void reply_fault(struct api_reply *out, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Messages quote what the client sent (paths, keys, possibly cut
+	 * mid-character): keep them printable ASCII so they are valid JSON. */
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
 	free(out->json);
 	out->status = status;
 	out->json = fault_json(msg);

@@ -170,6 +170,9 @@ static void test_request_shape_errors(void **state)
 	assert_string_equal(fault(f), "Invalid request method and/or path: GET nope.");
 	assert_int_equal(call(f, "DELETE", "/drives/a", NULL), 400);
 	assert_string_equal(fault(f), "Invalid request method and/or path: DELETE drives.");
+	/* A path that is not UTF-8 still gets a valid JSON fault. */
+	assert_int_equal(call(f, "GET", "/\xc3\x28\x01", NULL), 400);
+	assert_string_equal(fault(f), "Invalid request method and/or path: GET ?(?.");
 	assert_int_equal(call(f, "GET", "/", "{}"), 400);
 	assert_string_equal(fault(f), "GET request cannot have a body.");
 	assert_int_equal(call(f, "PUT", "/boot-source", NULL), 400);
