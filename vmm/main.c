@@ -242,8 +242,12 @@ static int load_spec(const struct cli_options *opt, struct vm_spec *spec)
 	int ret;
 
 	vm_spec_init(spec);
-	if (!opt->config_file)
-		return cli_to_spec(opt, spec);
+	/* Paths are checked before KVM is touched, so a missing file is
+	 * reported as such on any host. */
+	if (!opt->config_file) {
+		ret = cli_to_spec(opt, spec);
+		return ret ? ret : vm_spec_check_paths(spec);
+	}
 	ret = file_read_all(opt->config_file, CONFIG_FILE_MAX_BYTES, &json, &len);
 	if (ret)
 		return err_wrap(ret, "--config-file");
