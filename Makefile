@@ -101,8 +101,10 @@ run: deps
 	@tests/run_default_guest.sh $(BUILD)
 
 bench: deps
-	@$(MAKE) --no-print-directory $(BUILD)/ember $(BUILD)/bench/virtio_path
+	@$(MAKE) --no-print-directory $(BUILD)/ember $(BUILD)/bench/virtio_path $(BUILD)/bench/api_latency
 	@$(BUILD)/bench/virtio_path
+	@$(BUILD)/bench/api_latency
+	@tests/integration/runner/run-in-kvm.sh -- tests/bench/api_boot.sh $(BUILD) 10
 	@tests/bench/run.sh $(BUILD)
 	@tests/bench/run_blk.sh $(BUILD)
 
