@@ -7,6 +7,7 @@
 #include <sys/un.h>
 
 #include "boot/layout.h"
+#include "vmm/net_alloc.h"
 #include "vmm/vm_spec.h"
 
 static int parse_u64(const char *flag, const char *text, uint64_t min, uint64_t max, uint64_t *out)
@@ -80,6 +81,172 @@ static int check_combination(const struct cli_options *o)
 	return 0;
 }
 
+/* What the kernel takes as an interface name (dev_valid_name): 1..15
+ * bytes, not "." or "..", no '/', ':' or whitespace. Control bytes are
+ * refused too: the name ends up in logs and in `ip link` output. */
+static int check_ifname(const char *name)
+{
+	size_t len = strnlen(name, NET_ALLOC_TAP_NAME_MAX);
+
+	if (len >= NET_ALLOC_TAP_NAME_MAX)
+		return err_set(-EINVAL, "--net tap=: longer than %d bytes (an interface name)",
+			       NET_ALLOC_TAP_NAME_MAX - 1);
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		goto bad;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c <= ' ' || c >= 0x7f || c == '/' || c == ':')
+			goto bad;
+	}
+	return 0;
+bad:
+	return err_set(-EINVAL, "--net tap=: not a valid interface name (1-15 bytes; no '/', ':', spaces or "
+				"control characters; not '.' or '..')");
+}
+
+/* One --net value's keys, pointing into a private copy of it. */
+struct net_keys {
+	const char *tap, *mac, *id, *subnet;
+};
+
+/* Splits "k=v,k=v" into keys; every key at most once, no empty item. */
+static int split_net(char *text, struct net_keys *k)
+{
+	static const char *const names[] = { "tap", "mac", "id", "subnet" };
+	const char **slots[] = { &k->tap, &k->mac, &k->id, &k->subnet };
+
+	memset(k, 0, sizeof(*k));
+	if (!text[0])
+		return err_set(-EINVAL, "--net: must not be empty (tap=NAME or id=VMID,subnet=CIDR)");
+	for (char *item = text, *next; item; item = next) {
+		char *eq;
+		size_t i;
+
+		next = strchr(item, ',');
+		if (next)
+			*next++ = '\0';
+		if (!item[0])
+			return err_set(-EINVAL, "--net: an empty item between commas");
+		eq = strchr(item, '=');
+		if (!eq)
+			return err_set(-EINVAL, "--net: '%.32s' is not key=value", item);
+		*eq = '\0';
+		for (i = 0; i < sizeof(names) / sizeof(names[0]) && strcmp(item, names[i]); i++)
+			;
+		if (i == sizeof(names) / sizeof(names[0]))
+			return err_set(-EINVAL, "--net: unknown key '%.32s' (tap=, mac=, id=, subnet=)", item);
+		if (*slots[i])
+			return err_set(-EINVAL, "--net: %s= is given twice", names[i]);
+		if (!eq[1])
+			return err_set(-EINVAL, "--net %s=: must not be empty", names[i]);
+		*slots[i] = eq + 1;
+	}
+	return 0;
+}
+
+/* id=VMID,subnet=CIDR: everything comes from the VM id, as an
+ * orchestrator would compute it with the same functions. */
+static int derive_net(const struct net_keys *k, struct spec_net *n)
+{
+	struct net_subnet sub;
+	int ret;
+
+	if (strnlen(k->id, SPEC_ID_MAX + 1) > SPEC_ID_MAX)
+		return err_set(-EINVAL, "--net id=: longer than %d bytes", SPEC_ID_MAX);
+	if ((ret = net_alloc_parse_cidr(k->subnet, &sub)))
+		return err_wrap(ret, "--net");
+	if ((ret = net_alloc_tap_name(k->id, n->host_dev_name)))
+		return err_wrap(ret, "--net");
+	net_alloc_mac(k->id, n->guest_mac);
+	n->has_guest_mac = true;
+	n->has_ip = true;
+	n->ip = net_alloc_guest_ip(&sub, k->id);
+	n->gateway = net_alloc_gateway(&sub);
+	n->netmask = net_alloc_netmask(&sub);
+	return 0;
+}
+
+static int tap_net(const struct net_keys *k, struct spec_net *n)
+{
+	int ret = check_ifname(k->tap);
+
+	if (ret)
+		return ret;
+	snprintf(n->host_dev_name, sizeof(n->host_dev_name), "%s", k->tap);
+	if (k->id) {
+		if ((ret = vm_spec_check_id("--net id", k->id)))
+			return ret;
+		snprintf(n->iface_id, sizeof(n->iface_id), "%s", k->id);
+	}
+	if (k->mac) {
+		if ((ret = net_alloc_mac_parse(k->mac, n->guest_mac)))
+			return err_wrap(ret, "--net mac=");
+		/* The I/G bit set is a group address, which no NIC can own. */
+		if (n->guest_mac[0] & 1)
+			return err_set(-EINVAL, "--net mac=: %.17s is a multicast address, not a NIC's own", k->mac);
+		n->has_guest_mac = true;
+	}
+	return 0;
+}
+
+/* Refuses what vm_spec_put_net would turn into a silent replacement (the
+ * same interface id) or a late failure (the same TAP or MAC). */
+static int check_net_unique(const struct cli_options *o, const struct spec_net *n)
+{
+	for (unsigned i = 0; i < o->nr_nets; i++) {
+		const struct spec_net *p = &o->nets[i];
+		char mac[NET_ALLOC_MAC_STR];
+
+		if (!strcmp(p->iface_id, n->iface_id))
+			return err_set(-EINVAL, "--net: interface id %s is used twice", n->iface_id);
+		if (!strcmp(p->host_dev_name, n->host_dev_name))
+			return err_set(-EINVAL, "--net: TAP %s is used twice", n->host_dev_name);
+		if (p->has_guest_mac && n->has_guest_mac && !memcmp(p->guest_mac, n->guest_mac, 6)) {
+			net_alloc_mac_format(n->guest_mac, mac);
+			return err_set(-EINVAL, "--net: MAC %s is used twice", mac);
+		}
+		if (p->has_ip && n->has_ip)
+			return err_set(-EINVAL, "--net: only one interface can take its address from subnet= "
+						"(the kernel's ip= configures one)");
+	}
+	return 0;
+}
+
+static int parse_net(const char *value, struct cli_options *out)
+{
+	char text[512];
+	struct net_keys k;
+	struct spec_net n;
+	int ret;
+
+	if (out->nr_nets >= SPEC_MAX_NETS)
+		return err_set(-EINVAL, "--net: at most %d interfaces", SPEC_MAX_NETS);
+	if (strnlen(value, sizeof(text)) >= sizeof(text))
+		return err_set(-EINVAL, "--net: longer than %zu bytes", sizeof(text) - 1);
+	snprintf(text, sizeof(text), "%s", value);
+	if ((ret = split_net(text, &k)))
+		return ret;
+	if (k.tap && k.subnet)
+		return err_set(-EINVAL, "--net: tap= and subnet= do not mix (subnet= derives the TAP name from id=)");
+	if (k.mac && k.subnet)
+		return err_set(-EINVAL, "--net: mac= and subnet= do not mix (subnet= derives the MAC from id=)");
+	if (k.subnet && !k.id)
+		return err_set(-EINVAL, "--net subnet=: needs id=VMID to derive the TAP name, MAC and address from");
+	if (!k.tap && !k.subnet)
+		return err_set(-EINVAL, "--net: needs tap= or id=,subnet= (see --help)");
+	memset(&n, 0, sizeof(n));
+	/* The guest names its NICs in creation order: ethN for the Nth. */
+	snprintf(n.iface_id, sizeof(n.iface_id), "eth%u", out->nr_nets);
+	ret = k.subnet ? derive_net(&k, &n) : tap_net(&k, &n);
+	if (!ret)
+		ret = check_net_unique(out, &n);
+	if (ret)
+		return ret;
+	out->nets[out->nr_nets++] = n;
+	return 0;
+}
+
 static bool flag_is(const char *arg, const char *flag)
 {
 	size_t n = strlen(flag);
@@ -146,6 +313,11 @@ int cli_parse(int argc, char *const argv[], struct cli_options *out)
 			}
 			if (!ret)
 				out->nr_drives++;
+		} else if (flag_is(arg, "--net")) {
+			ret = take_value(argc, argv, &i, "--net", &v);
+			note_shortcut(out, "--net");
+			if (!ret)
+				ret = parse_net(v, out);
 		} else if (flag_is(arg, "--kernel")) {
 			ret = take_value(argc, argv, &i, "--kernel", &out->kernel);
 			note_shortcut(out, "--kernel");
@@ -236,6 +408,9 @@ static int shortcuts_to_spec(const struct cli_options *opt, struct vm_spec *spec
 		if ((ret = vm_spec_put_drive(spec, &d)))
 			return err_wrap(ret, "--drive path=%s", ds->path);
 	}
+	for (unsigned i = 0; i < opt->nr_nets && i < SPEC_MAX_NETS; i++)
+		if ((ret = vm_spec_put_net(spec, &opt->nets[i])))
+			return err_wrap(ret, "--net %s", opt->nets[i].host_dev_name);
 	if (opt->rng)
 		spec->entropy.present = true;
 	return 0;
@@ -308,6 +483,15 @@ void cli_print_usage(FILE *f)
 		"                       guest writes; NAME (<= 20 chars: letters, digits, _)\n"
 		"                       answers GET_ID and is the API's drive_id\n"
 		"  --rng                a virtio-rng device fed by the host's getrandom()\n"
+		"  --net tap=NAME[,mac=aa:bb:cc:dd:ee:ff][,id=IFACE]\n"
+		"                       a virtio-net NIC on the TAP NAME (opened, or created if\n"
+		"                       ember may); IFACE is the API's iface_id (default ethN\n"
+		"                       for the Nth --net); repeatable up to %d\n"
+		"  --net id=VMID,subnet=CIDR\n"
+		"                       a NIC whose TAP name (tap-<8 hex digits>), MAC and\n"
+		"                       address in CIDR (a.b.c.d/n, n <= 30) all derive from\n"
+		"                       VMID; the guest gets ip=<addr>::<a.b.c.d+1>:<mask>::ethN:off\n"
+		"                       on its command line (one such --net)\n"
 		"\n"
 		"  --log-level LEVEL    Error, Warning, Info, Debug or Trace (default Warning)\n"
 		"  --print-exit-stats   print VM exits by reason when the VM stops\n"
@@ -319,5 +503,5 @@ void cli_print_usage(FILE *f)
 		"3 when the guest kernel reports a panic (pvpanic);\n"
 		"78 for a bad configuration (kernel, initrd); 64 for bad arguments.\n",
 		SPEC_DEFAULT_ID, CLI_DEFAULT_CMDLINE, LAYOUT_MEM_MIN_MiB, CLI_MAX_MEM_MiB, CLI_DEFAULT_MEM_MiB,
-		LAYOUT_MAX_VCPUS);
+		LAYOUT_MAX_VCPUS, SPEC_MAX_NETS);
 }

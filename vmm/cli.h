@@ -9,6 +9,7 @@
 
 #include "vmm/drive.h"
 #include "vmm/log.h"
+#include "vmm/vm_spec.h"
 
 #define CLI_DEFAULT_MEM_MiB 128
 #define CLI_MAX_MEM_MiB (1024ULL * 1024) /* 1 TiB */
@@ -33,6 +34,10 @@ struct cli_options {
 	struct drive_spec drives[CLI_MAX_DRIVES];
 	unsigned nr_drives;
 	bool rng; /* add a virtio-rng device */
+	/* --net interfaces, in order (the guest sees eth0, eth1, ...), already
+	 * checked and, for id=,subnet=, derived with net_alloc. */
+	struct spec_net nets[SPEC_MAX_NETS];
+	unsigned nr_nets;
 	/* Print VM-exit counters by reason when the VM stops. */
 	bool print_exit_stats;
 
@@ -56,7 +61,6 @@ struct cli_options {
 int cli_parse(int argc, char *const argv[], struct cli_options *out);
 void cli_print_usage(FILE *f);
 
-struct vm_spec;
 /* Applies the command line onto *spec (fresh from vm_spec_init, or a parsed
  * config file): the VM-shaping shortcuts when there is no --config-file,
  * then --id and the logger and metrics flags. Returns 0 or -EINVAL (a

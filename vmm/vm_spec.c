@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "boot/layout.h"
+#include "vmm/net_alloc.h"
 
 void vm_spec_init(struct vm_spec *spec)
 {
@@ -184,6 +185,43 @@ static bool append(char *out, size_t size, size_t *len, const char *src)
 	return true;
 }
 
+/* Whether the command line has a parameter "<name>=..." of its own. */
+static bool has_param(const char *args, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = args; (p = strstr(p, name)); p += n)
+		if ((p == args || p[-1] == ' ') && p[n] == '=')
+			return true;
+	return false;
+}
+
+/* The kernel's ip= (Documentation/admin-guide/nfs/nfsroot.rst):
+ * <client-ip>:<server-ip>:<gw-ip>:<netmask>:<hostname>:<device>:<autoconf>.
+ * It configures a single interface and a later ip= replaces an earlier
+ * one, so only the first interface with an address gets it, and a user's
+ * own ip= in boot_args is left to win. False when it does not fit. */
+static bool append_ip(const struct vm_spec *spec, const char *args, char *out, size_t size, size_t *len)
+{
+	for (unsigned i = 0; i < spec->nr_nets && i < SPEC_MAX_NETS; i++) {
+		const struct spec_net *n = &spec->nets[i];
+		char ip[16], gw[16], mask[16], param[96];
+
+		if (!n->has_ip)
+			continue;
+		if (has_param(args, "ip"))
+			return true;
+		net_alloc_ip_format(n->ip, ip);
+		net_alloc_ip_format(n->gateway, gw);
+		net_alloc_ip_format(n->netmask, mask);
+		/* Guests name virtio NICs eth0, eth1, ... in the order they
+		 * are created, which is the spec's order. */
+		snprintf(param, sizeof(param), "ip=%s::%s:%s::eth%u:off", ip, gw, mask, i);
+		return (!*len || append(out, size, len, " ")) && append(out, size, len, param);
+	}
+	return true;
+}
+
 int vm_spec_cmdline(const struct vm_spec *spec, char *out, size_t size)
 {
 	const char *args = spec->boot.has_boot_args ? spec->boot.boot_args : SPEC_DEFAULT_BOOT_ARGS;
@@ -211,6 +249,8 @@ int vm_spec_cmdline(const struct vm_spec *spec, char *out, size_t size)
 			goto too_big;
 		break;
 	}
+	if (!append_ip(spec, args, out, size, &len))
+		goto too_big;
 	return 0;
 too_big:
 	out[0] = '\0';

@@ -86,6 +86,10 @@ struct spec_net {
 	uint32_t mtu; /* 0: not advertised */
 	struct spec_rate_limiter rx_rate_limiter;
 	struct spec_rate_limiter tx_rate_limiter;
+	/* ember extension (CLI --net id=,subnet=): the guest's address, told
+	 * to its kernel with ip=. Host byte order. Not in the API's schema. */
+	bool has_ip;
+	uint32_t ip, gateway, netmask;
 };
 
 struct spec_vsock {
@@ -155,7 +159,9 @@ int vm_spec_put_net(struct vm_spec *spec, const struct spec_net *n);
 int vm_spec_validate(const struct vm_spec *spec);
 /* The kernel command line for the guest: boot_args (or the default), plus
  * "root=/dev/vda rw" / "root=PARTUUID=... ro" for the root drive as
- * Firecracker adds it. Returns 0 or -E2BIG. */
+ * Firecracker adds it, plus "ip=<ip>::<gw>:<mask>::ethN:off" for the first
+ * interface with has_ip (ethN: its place among the interfaces) unless the
+ * boot_args hold an ip= already. Returns 0 or -E2BIG. */
 int vm_spec_cmdline(const struct vm_spec *spec, char *out, size_t size);
 /* Before a boot: the kernel, the initrd, the CPU template file and every
  * drive's backing file exist and can be opened as the spec needs (a drive

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "vmm/cli.h"
+#include "vmm/net_alloc.h"
 #include "vmm/vm_spec.h"
 
 #define ARGV(...) ((char *const[]){ "ember", __VA_ARGS__ })
@@ -134,7 +135,7 @@ static void test_usage_mentions_every_flag(void **state)
 					     "--cpu-template", "--log-level", "--print-exit-stats", "--print-startup",
 					     "--help", "--version", "--drive", "--rng", "--config-file", "--api-sock",
 					     "--no-api", "--id", "--log-path", "--show-level", "--show-log-origin",
-					     "--metrics-path" };
+					     "--metrics-path", "--net", "tap=", "subnet=" };
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		assert_non_null(strstr(buf, flags[i]));
 }
@@ -196,6 +197,141 @@ static void test_flag_conflicts(void **state)
 	expect_refused(PARSE(&o, "--kernel", "k", "--config-file", ""), "--config-file: must not be empty");
 	/* --help still works whatever else is wrong with the line. */
 	assert_int_equal(PARSE(&o, "--help", "--no-api"), 0);
+}
+
+#define IP4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
+
+static void test_net_tap_form(void **state)
+{
+	static struct cli_options o;
+	static struct vm_spec s;
+	static const uint8_t mac[6] = { 0x06, 0x00, 0xac, 0x10, 0x00, 0x02 };
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--net", "tap=tap0", "--net=tap=fc-tap1,mac=06:00:AC:10:00:02,id=wan"),
+			 0);
+	assert_int_equal(o.nr_nets, 2);
+	vm_spec_init(&s);
+	assert_int_equal(cli_to_spec(&o, &s), 0);
+	assert_int_equal(s.nr_nets, 2);
+	assert_string_equal(s.nets[0].iface_id, "eth0");
+	assert_string_equal(s.nets[0].host_dev_name, "tap0");
+	assert_false(s.nets[0].has_guest_mac || s.nets[0].has_ip);
+	assert_string_equal(s.nets[1].iface_id, "wan");
+	assert_string_equal(s.nets[1].host_dev_name, "fc-tap1");
+	assert_true(s.nets[1].has_guest_mac);
+	assert_memory_equal(s.nets[1].guest_mac, mac, 6);
+	assert_false(s.nets[1].has_ip);
+	/* The default id counts every --net, so it names the guest's ethN. */
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--net", "tap=a,id=x", "--net", "tap=b"), 0);
+	vm_spec_init(&s);
+	assert_int_equal(cli_to_spec(&o, &s), 0);
+	assert_string_equal(s.nets[1].iface_id, "eth1");
+}
+
+static void test_net_derived_form(void **state)
+{
+	static struct cli_options o;
+	static struct vm_spec s;
+	char tap[NET_ALLOC_TAP_NAME_MAX], cmdline[512];
+	uint8_t mac[6];
+	struct net_subnet sub = { IP4(172, 16, 0, 0), 24 };
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--cmdline", "console=ttyS0", "--net",
+			       "id=vm-42,subnet=172.16.0.0/24"), 0);
+	vm_spec_init(&s);
+	assert_int_equal(cli_to_spec(&o, &s), 0);
+	assert_int_equal(s.nr_nets, 1);
+	/* Exactly what an orchestrator computes from the id with net_alloc. */
+	assert_int_equal(net_alloc_tap_name("vm-42", tap), 0);
+	assert_string_equal(s.nets[0].host_dev_name, tap);
+	net_alloc_mac("vm-42", mac);
+	assert_true(s.nets[0].has_guest_mac);
+	assert_memory_equal(s.nets[0].guest_mac, mac, 6);
+	assert_string_equal(s.nets[0].iface_id, "eth0");
+	assert_true(s.nets[0].has_ip);
+	assert_int_equal(s.nets[0].ip, net_alloc_guest_ip(&sub, "vm-42"));
+	assert_int_equal(s.nets[0].gateway, IP4(172, 16, 0, 1));
+	assert_int_equal(s.nets[0].netmask, IP4(255, 255, 255, 0));
+	assert_int_equal(vm_spec_cmdline(&s, cmdline, sizeof(cmdline)), 0);
+	assert_non_null(strstr(cmdline, "::172.16.0.1:255.255.255.0::eth0:off"));
+	assert_int_equal(strncmp(cmdline, "console=ttyS0 ip=172.16.0.", strlen("console=ttyS0 ip=172.16.0.")), 0);
+	/* A /30 leaves the guest one address. */
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--net", "subnet=10.9.0.4/30,id=a"), 0);
+	vm_spec_init(&s);
+	assert_int_equal(cli_to_spec(&o, &s), 0);
+	assert_int_equal(s.nets[0].ip, IP4(10, 9, 0, 6));
+	/* Beside a plain TAP: the derived one is the guest's eth1. */
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--net", "tap=t0", "--net", "id=vm1,subnet=10.0.0.0/24"), 0);
+	vm_spec_init(&s);
+	assert_int_equal(cli_to_spec(&o, &s), 0);
+	assert_int_equal(vm_spec_cmdline(&s, cmdline, sizeof(cmdline)), 0);
+	assert_non_null(strstr(cmdline, "::eth1:off"));
+}
+
+static void test_net_refusals(void **state)
+{
+	static struct cli_options o;
+
+	(void)state;
+	expect_refused(PARSE(&o, "--kernel", "k", "--net"), "--net needs a value");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", ""), "--net: ");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "mac=06:00:00:00:00:01"), "tap= or id=,subnet=");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "id=vm1"), "tap= or id=,subnet=");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "subnet=10.0.0.0/24"), "id=");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "tap=t0,subnet=10.0.0.0/24"), "do not mix");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "id=vm1,subnet=10.0.0.0/24,mac=06:00:00:00:00:01"),
+		       "do not mix");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "tap=t0,foo=1"), "unknown key 'foo'");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "tap=t0,tap=t1"), "tap= is given twice");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "tap=t0,"), "--net: ");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "tap"), "key=value");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "tap="), "tap=: must not be empty");
+	/* The kernel's interface-name rules: 1..15 bytes, no '/', ':' or space. */
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "tap=0123456789abcdef"), "15");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "tap=a/b"), "not a valid interface name");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "tap=a:b"), "not a valid interface name");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "tap=a b"), "not a valid interface name");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "tap=.."), "not a valid interface name");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "tap=t\x01"), "not a valid interface name");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "tap=t0,mac=06:00:00:00:00"), "MAC");
+	/* A multicast MAC cannot be a NIC's own address. */
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "tap=t0,mac=01:00:5e:00:00:01"), "multicast");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "tap=t0,id=my-if"), "may hold only");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "id=vm1,subnet=10.0.0.0/31"), "smaller than /30");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "id=vm1,subnet=10.0.0.1/24"), "host bits");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "id=vm1,subnet=10.0.0.0/24", "--net",
+			     "id=vm2,subnet=10.0.1.0/24"),
+		       "only one");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "tap=t0", "--net", "tap=t1,id=eth0"),
+		       "eth0 is used twice");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "tap=t0", "--net", "tap=t0,id=b"), "t0");
+	expect_refused(PARSE(&o, "--kernel", "k", "--net", "tap=t0,mac=06:00:00:00:00:01", "--net",
+			     "tap=t1,mac=06:00:00:00:00:01"),
+		       "06:00:00:00:00:01");
+	expect_refused(PARSE(&o, "--config-file", "c", "--net", "tap=t0"), "with --net");
+}
+
+static void test_too_many_nets(void **state)
+{
+	static struct cli_options o;
+	static char taps[SPEC_MAX_NETS + 1][16];
+	char *argv[2 + 2 * (SPEC_MAX_NETS + 1)];
+	int argc = 0;
+
+	(void)state;
+	argv[argc++] = "ember";
+	argv[argc++] = "--kernel=k";
+	for (int i = 0; i <= SPEC_MAX_NETS; i++) {
+		snprintf(taps[i], sizeof(taps[i]), "tap=t%d", i);
+		argv[argc++] = "--net";
+		argv[argc++] = taps[i];
+	}
+	assert_int_equal(cli_parse(argc - 2, argv, &o), 0);
+	assert_int_equal(o.nr_nets, SPEC_MAX_NETS);
+	expect_refused(cli_parse(argc, argv, &o), "at most 8");
+	assert_int_equal(o.nr_nets, SPEC_MAX_NETS);
 }
 
 static void test_to_spec_shortcuts(void **state)
@@ -299,6 +435,10 @@ int main(void)
 		cmocka_unit_test(test_to_spec_shortcuts),
 		cmocka_unit_test(test_to_spec_keeps_config_file_values),
 		cmocka_unit_test(test_to_spec_rejects),
+		cmocka_unit_test(test_net_tap_form),
+		cmocka_unit_test(test_net_derived_form),
+		cmocka_unit_test(test_net_refusals),
+		cmocka_unit_test(test_too_many_nets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

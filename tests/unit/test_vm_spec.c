@@ -321,6 +321,54 @@ static void test_cmdline(void **state)
 	assert_string_equal(out, "root=PARTUUID=0eaa91a0-01 ro");
 }
 
+#define IP4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
+
+static void test_cmdline_ip_for_a_derived_interface(void **state)
+{
+	static struct vm_spec s;
+	static char out[SPEC_BOOT_ARGS_MAX + 128];
+	struct spec_net n;
+	struct spec_drive d = mk_drive("rootfs", "/r", true);
+	const char *want;
+
+	(void)state;
+	vm_spec_init(&s);
+	s.boot.has_boot_args = true;
+	strcpy(s.boot.boot_args, "console=ttyS0");
+	/* An interface with no address from ember adds nothing. */
+	n = mk_net("eth0", "tap0", 0);
+	assert_int_equal(vm_spec_put_net(&s, &n), 0);
+	assert_int_equal(vm_spec_cmdline(&s, out, sizeof(out)), 0);
+	assert_string_equal(out, "console=ttyS0");
+	/* The second NIC is the guest's eth1: the device named must be it. */
+	n = mk_net("eth1", "tap1", 0);
+	n.has_ip = true;
+	n.ip = IP4(10, 0, 0, 7);
+	n.gateway = IP4(10, 0, 0, 1);
+	n.netmask = IP4(255, 255, 255, 0);
+	assert_int_equal(vm_spec_put_net(&s, &n), 0);
+	assert_int_equal(vm_spec_put_drive(&s, &d), 0);
+	assert_int_equal(vm_spec_cmdline(&s, out, sizeof(out)), 0);
+	want = "console=ttyS0 root=/dev/vda rw ip=10.0.0.7::10.0.0.1:255.255.255.0::eth1:off";
+	assert_string_equal(out, want);
+	/* Exactly enough room, and one byte short: never a cut ip=. */
+	assert_int_equal(vm_spec_cmdline(&s, out, strlen(want) + 1), 0);
+	assert_int_equal(vm_spec_cmdline(&s, out, strlen(want)), -E2BIG);
+	assert_string_equal(out, "");
+	/* The kernel's ip= configures one interface and the last one wins:
+	 * a user's own ip= is theirs to keep. */
+	strcpy(s.boot.boot_args, "console=ttyS0 ip=dhcp");
+	assert_int_equal(vm_spec_cmdline(&s, out, sizeof(out)), 0);
+	assert_string_equal(out, "console=ttyS0 ip=dhcp root=/dev/vda rw");
+	strcpy(s.boot.boot_args, "ip=192.168.0.2:::::eth0:off quiet");
+	assert_int_equal(vm_spec_cmdline(&s, out, sizeof(out)), 0);
+	assert_null(strstr(out, "10.0.0.7"));
+	/* ...but "nfsip=" or "vip=x" is not an ip= of theirs. */
+	strcpy(s.boot.boot_args, "vip=1");
+	assert_int_equal(vm_spec_cmdline(&s, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, " ip=10.0.0.7::"));
+}
+
 static char tmpdir[64];
 
 static int make_tmpdir(void **state)
@@ -413,6 +461,7 @@ int main(void)
 		cmocka_unit_test(test_put_net),
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_cmdline),
+		cmocka_unit_test(test_cmdline_ip_for_a_derived_interface),
 		cmocka_unit_test_setup_teardown(test_check_paths, make_tmpdir, remove_tmpdir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
