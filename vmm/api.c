@@ -252,8 +252,52 @@ static void put_network_interface(struct route_ctx *c)
 		reply_fault(c->out, 400, "The id from the path does not match the id from the body!");
 		return;
 	}
-	/* Validated, but there is no device model to give the guest yet. */
-	reply_fault(c->out, 400, "network-interfaces: virtio-net is not implemented yet");
+	/* The TAP is opened at InstanceStart, through the HAL the VM is
+	 * built on; a TAP that cannot be opened fails the start naming
+	 * network-interfaces[i]. */
+	if (vm_spec_put_net(&c->ctl->spec, &n)) {
+		reply_error(c->out);
+		return;
+	}
+	reply_empty(c->out);
+}
+
+static struct spec_net *find_net(struct vm_spec *spec, const char *iface_id)
+{
+	for (unsigned i = 0; i < spec->nr_nets && i < SPEC_MAX_NETS; i++)
+		if (!strcmp(spec->nets[i].iface_id, iface_id))
+			return &spec->nets[i];
+	return NULL;
+}
+
+/* Rate limiters are kept (GET /vm/config shows them) but, as for drives,
+ * not enforced yet. */
+static void patch_network_interface(struct route_ctx *c)
+{
+	struct spec_partial_net p;
+	struct spec_net *n;
+
+	if (!check_path_id(c, c->tok[1]) || !require_post_boot(c))
+		return;
+	if (spec_json_parse_partial_net(c->body, "network-interface", &p)) {
+		reply_error(c->out);
+		return;
+	}
+	if (strcmp(p.iface_id, c->tok[1])) {
+		reply_fault(c->out, 400, "The id from the path does not match the id from the body!");
+		return;
+	}
+	n = find_net(&c->ctl->spec, p.iface_id);
+	if (!n) {
+		reply_fault(c->out, 400, "network-interface %s: no such interface (PUT it before InstanceStart)",
+			    p.iface_id);
+		return;
+	}
+	if (p.has_rx_rate_limiter)
+		n->rx_rate_limiter = p.rx_rate_limiter;
+	if (p.has_tx_rate_limiter)
+		n->tx_rate_limiter = p.tx_rate_limiter;
+	reply_empty(c->out);
 }
 
 static void put_vsock(struct route_ctx *c)
@@ -500,6 +544,10 @@ static void route_patch(struct route_ctx *c)
 		c->group = "drive";
 		if (load_body(c))
 			patch_drive(c);
+	} else if (c->tok[0] && !strcmp(c->tok[0], "network-interfaces") && !c->tok[2]) {
+		c->group = "network";
+		if (load_body(c))
+			patch_network_interface(c);
 	} else if (is(c, "vm", NULL)) {
 		c->group = "vm";
 		if (load_body(c))

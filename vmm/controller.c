@@ -89,10 +89,8 @@ static int add_devices(struct controller *ctl)
 	const struct vm_spec *spec = &ctl->spec;
 	int ret = 0;
 
-	/* The guest has no network or vsock device model yet: refusing is
-	 * better than booting a VM without the interfaces it was promised. */
-	if (spec->nr_nets)
-		return err_set(-ENOTSUP, "network-interfaces: virtio-net is not implemented yet");
+	/* The guest has no vsock or balloon device model yet: refusing is
+	 * better than booting a VM without the devices it was promised. */
 	if (spec->vsock.present)
 		return err_set(-ENOTSUP, "vsock: virtio-vsock is not implemented yet");
 	if (spec->balloon.present)
@@ -109,6 +107,13 @@ static int add_devices(struct controller *ctl)
 		if (ret)
 			ret = err_wrap(ret, "drives[%u]", i);
 	}
+	/* NICs after the disks, as Firecracker attaches them; the guest
+	 * names them eth0, eth1, ... in this order, which ip= relies on. */
+	for (unsigned i = 0; i < spec->nr_nets && i < SPEC_MAX_NETS && !ret; i++) {
+		ret = vm_virtio_add_net(ctl->vm, &spec->nets[i]);
+		if (ret)
+			ret = err_wrap(ret, "network-interfaces[%u]", i);
+	}
 	if (!ret && spec->entropy.present)
 		ret = vm_virtio_add_rng(ctl->vm);
 	return ret;
@@ -120,7 +125,9 @@ int controller_start(struct controller *ctl)
 	struct vm_config cfg = { .mem_mib = spec->machine.mem_size_mib,
 				 .nr_vcpus = spec->machine.vcpu_count,
 				 .console = ctl->env.console };
-	char cmdline[SPEC_BOOT_ARGS_MAX + 128];
+	/* Room for boot_args plus what vm_spec_cmdline appends: root= with a
+	 * partuuid (~82 bytes) and an ip= (~62). */
+	char cmdline[SPEC_BOOT_ARGS_MAX + 256];
 	struct boot_config boot;
 	int ret;
 

@@ -173,18 +173,20 @@ static int put_obj(json_t *root, const char *key, json_t *obj)
 	return obj ? json_object_set_new(root, key, obj) : -1;
 }
 
-/* "block" (the sum), one "block_<id>" per disk, and "entropy" (the sum of
- * the rng devices: Firecracker has at most one). */
+/* "block" and "net" (the sums), one "block_<drive id>" per disk and one
+ * "net_<iface id>" per NIC, and "entropy" (the sum of the rng devices:
+ * Firecracker has at most one). */
 static int put_devices(json_t *root, const struct vm *vm, struct metrics_seen *next, const struct metrics_seen *seen)
 {
 	uint64_t blk_now[BLK_STAT_COUNT] = { 0 }, blk_seen[BLK_STAT_COUNT] = { 0 };
 	uint64_t rng_now[RNG_STAT_COUNT] = { 0 }, rng_seen[RNG_STAT_COUNT] = { 0 };
+	uint64_t net_now[NET_STAT_COUNT] = { 0 }, net_seen[NET_STAT_COUNT] = { 0 };
 	uint64_t uart_now[SERIAL_STAT_COUNT] = { 0 };
 	int ret = 0;
 
 	for (unsigned i = 0; vm && i < vm->nr_virtio && i < RESOURCES_MAX_VIRTIO; i++) {
 		const struct vm_virtio *v = vm->virtio[i];
-		char key[8 + DRIVE_ID_MAX + 1];
+		char key[8 + VM_VIRTIO_ID_MAX + 1];
 
 		if (v->dev->ops->device_id == VIRTIO_ID_BLOCK) {
 			struct blk_stats st;
@@ -197,6 +199,17 @@ static int put_devices(json_t *root, const struct vm *vm, struct metrics_seen *n
 			}
 			snprintf(key, sizeof(key), "block_%s", v->id);
 			ret |= put_obj(root, key, counters(blk_stat_names, BLK_STAT_COUNT, st.v, seen->blk[i]));
+		} else if (v->dev->ops->device_id == VIRTIO_ID_NET) {
+			struct net_stats st;
+
+			vm_virtio_net_stats(v, &st);
+			memcpy(next->net[i], st.v, sizeof(st.v));
+			for (unsigned k = 0; k < NET_STAT_COUNT; k++) {
+				net_now[k] += st.v[k];
+				net_seen[k] += seen->net[i][k];
+			}
+			snprintf(key, sizeof(key), "net_%s", v->id);
+			ret |= put_obj(root, key, counters(vm_virtio_net_stat_names(), NET_STAT_COUNT, st.v, seen->net[i]));
 		} else if (v->dev->ops->device_id == VIRTIO_ID_RNG) {
 			struct rng_stats st;
 
@@ -209,6 +222,7 @@ static int put_devices(json_t *root, const struct vm *vm, struct metrics_seen *n
 		}
 	}
 	ret |= put_obj(root, "block", counters(blk_stat_names, BLK_STAT_COUNT, blk_now, blk_seen));
+	ret |= put_obj(root, "net", counters(vm_virtio_net_stat_names(), NET_STAT_COUNT, net_now, net_seen));
 	ret |= put_obj(root, "entropy", counters(rng_stat_names, RNG_STAT_COUNT, rng_now, rng_seen));
 	if (vm && vm->serial) {
 		struct serial_stats st;
@@ -344,6 +358,7 @@ int metrics_flush(struct metrics *m, const struct vm *vm)
 	if (vm != m->vm) {
 		memset(m->seen.blk, 0, sizeof(m->seen.blk));
 		memset(m->seen.rng, 0, sizeof(m->seen.rng));
+		memset(m->seen.net, 0, sizeof(m->seen.net));
 		memset(m->seen.uart, 0, sizeof(m->seen.uart));
 		memset(m->seen.exits, 0, sizeof(m->seen.exits));
 		m->vm = vm;

@@ -14,6 +14,8 @@
  *    "patch_api_requests":{"drive_count":0,"drive_fails":0,...},
  *    "block":{<sums of every block_* object>},
  *    "block_rootfs":{"read_bytes":0,"write_bytes":0,"read_count":0,...},
+ *    "net":{<sums of every net_* object>},
+ *    "net_eth0":{"rx_bytes_count":0,"rx_packets_count":0,"tx_bytes_count":0,...},
  *    "entropy":{"entropy_event_count":0,"entropy_bytes":0,"host_rng_fails":0},
  *    "uart":{"read_count":0,"write_count":0,"missed_read_count":0,"missed_write_count":0},
  *    "vcpu":{"exit_io":0,"exit_mmio":0,...,"failures":0},
@@ -32,6 +34,7 @@
 
 #include "devices/serial.h"
 #include "devices/virtio/blk.h"
+#include "devices/virtio/net.h"
 #include "devices/virtio/rng.h"
 #include "hal/hal.h"
 #include "vmm/resources.h"
@@ -47,6 +50,7 @@ struct metrics_seen {
 	uint64_t api[METRICS_API_SLOTS][2]; /* [slot][0: count, 1: fails] */
 	uint64_t blk[RESOURCES_MAX_VIRTIO][BLK_STAT_COUNT]; /* by vm->virtio index */
 	uint64_t rng[RESOURCES_MAX_VIRTIO][RNG_STAT_COUNT];
+	uint64_t net[RESOURCES_MAX_VIRTIO][NET_STAT_COUNT];
 	uint64_t uart[SERIAL_STAT_COUNT];
 	uint64_t exits[HAL_EXIT_UNKNOWN + 1];
 	uint64_t exit_dirs[VCPU_EXIT_DIRS];

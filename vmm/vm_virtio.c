@@ -3,14 +3,20 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "devices/virtio/blk.h"
+#include "devices/virtio/net.h"
 #include "devices/virtio/rng.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
+#include "vmm/vm_spec.h"
+
+_Static_assert(SPEC_ID_MAX <= VM_VIRTIO_ID_MAX, "vm_virtio ids must hold an iface_id");
+_Static_assert(DRIVE_ID_MAX <= VM_VIRTIO_ID_MAX, "vm_virtio ids must hold a drive id");
 
 static void signal_fd(int fd)
 {
@@ -89,8 +95,10 @@ static int wire_notifications(struct vm *vm, struct vm_virtio *v)
 	return 0;
 }
 
-typedef int (*create_fn)(struct vm *vm, const void *arg, const struct virtio_mmio_hooks *hooks,
-			 struct virtio_mmio **out);
+/* Makes v->dev; a backend that owns host resources beyond the device
+ * (a NIC's TAP) records them in v so vm_virtio_free releases them. */
+typedef int (*create_fn)(struct vm *vm, struct vm_virtio *v, const void *arg,
+			 const struct virtio_mmio_hooks *hooks, struct virtio_mmio **out);
 
 /* Registrations outlive their eventfds in KVM, so they are undone first:
  * a device that failed half-way must not keep its notify address. */
@@ -113,6 +121,9 @@ static void vm_virtio_free(struct vm_virtio *v)
 		close(v->irq_fd);
 	if (v->dev)
 		v->dev->dev.ops->destroy(&v->dev->dev);
+	/* Only now: the device reads and writes the TAP until destroyed. */
+	if (v->tap)
+		v->tap->ops->close(v->tap);
 	free(v);
 }
 
@@ -136,7 +147,7 @@ static int vm_virtio_add(struct vm *vm, create_fn create, const void *arg, const
 		vm_virtio_free(v);
 		return ret;
 	}
-	ret = create(vm, arg, &(struct virtio_mmio_hooks){ vm_virtio_interrupt, vm_virtio_kick, v }, &v->dev);
+	ret = create(vm, v, arg, &(struct virtio_mmio_hooks){ vm_virtio_interrupt, vm_virtio_kick, v }, &v->dev);
 	if (!ret)
 		ret = wire_notifications(vm, v);
 	if (!ret)
@@ -151,13 +162,14 @@ static int vm_virtio_add(struct vm *vm, create_fn create, const void *arg, const
 	return 0;
 }
 
-static int create_blk(struct vm *vm, const void *arg, const struct virtio_mmio_hooks *hooks,
+static int create_blk(struct vm *vm, struct vm_virtio *v, const void *arg, const struct virtio_mmio_hooks *hooks,
 		      struct virtio_mmio **out)
 {
 	const struct drive_spec *d = arg;
 	struct blk_config cfg = { .read_only = d->read_only, .id = d->id };
 	int ret = drive_open(d, &cfg.fd, &cfg.size);
 
+	(void)v;
 	if (ret)
 		return ret;
 	ret = blk_create(&vm->mem, &cfg, hooks, out);
@@ -168,11 +180,37 @@ static int create_blk(struct vm *vm, const void *arg, const struct virtio_mmio_h
 	return 0;
 }
 
-static int create_rng(struct vm *vm, const void *arg, const struct virtio_mmio_hooks *hooks,
+static int create_rng(struct vm *vm, struct vm_virtio *v, const void *arg, const struct virtio_mmio_hooks *hooks,
 		      struct virtio_mmio **out)
 {
-	(void)arg;
+	(void)v, (void)arg;
 	return rng_create(&vm->mem, NULL, hooks, out);
+}
+
+static int create_net(struct vm *vm, struct vm_virtio *v, const void *arg, const struct virtio_mmio_hooks *hooks,
+		      struct virtio_mmio **out)
+{
+	const struct spec_net *n = arg;
+	struct net_config cfg = { .has_mac = n->has_guest_mac };
+	int ret;
+
+	/* The config space holds a 16-bit MTU, and the spec sets the floor;
+	 * the API checks this too, but a spec can come from elsewhere. */
+	if (n->mtu && (n->mtu < VIRTIO_NET_MIN_MTU || n->mtu > UINT16_MAX))
+		return err_fail(-EINVAL, "iface %s: mtu %u is out of range [%u, %u]", n->iface_id, n->mtu,
+				VIRTIO_NET_MIN_MTU, UINT16_MAX);
+	cfg.mtu = (uint16_t)n->mtu;
+	memcpy(cfg.mac, n->guest_mac, sizeof(cfg.mac));
+	ret = vm->hal->ops->tap_open(vm->hal, n->host_dev_name, &cfg.tap);
+	if (ret)
+		return err_wrap(ret, "iface %s", n->iface_id);
+	ret = net_create(&vm->mem, &cfg, hooks, out);
+	if (ret) {
+		cfg.tap->ops->close(cfg.tap);
+		return err_wrap(ret, "iface %s on TAP %s", n->iface_id, n->host_dev_name);
+	}
+	v->tap = cfg.tap;
+	return 0;
 }
 
 int vm_virtio_add_blk(struct vm *vm, const struct drive_spec *drive)
@@ -183,6 +221,25 @@ int vm_virtio_add_blk(struct vm *vm, const struct drive_spec *drive)
 int vm_virtio_add_rng(struct vm *vm)
 {
 	return vm_virtio_add(vm, create_rng, NULL, "");
+}
+
+int vm_virtio_add_net(struct vm *vm, const struct spec_net *n)
+{
+	return vm_virtio_add(vm, create_net, n, n->iface_id);
+}
+
+bool vm_virtio_net_stats(const struct vm_virtio *v, struct net_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!v->dev || v->dev->ops->device_id != VIRTIO_ID_NET)
+		return false;
+	net_get_stats(v->dev, out);
+	return true;
+}
+
+const char *const *vm_virtio_net_stat_names(void)
+{
+	return net_stat_names;
 }
 
 int vm_virtio_attach(struct vm *vm, struct event_loop *loop)

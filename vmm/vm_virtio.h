@@ -16,6 +16,11 @@
 
 struct vm;
 struct vm_virtio;
+struct spec_net;
+struct net_stats;
+
+/* The longest device id kept for metrics: an API iface_id (SPEC_ID_MAX). */
+#define VM_VIRTIO_ID_MAX 64
 
 struct vm_virtio_kick {
 	struct vm_virtio *owner;
@@ -32,12 +37,24 @@ struct vm_virtio {
 	int irq_fd;     /* -1: no irqfd, raise the line through the HAL */
 	bool irqfd;     /* irq_fd is registered with the HAL */
 	bool ioeventfd; /* kicks are caught in the kernel */
-	char id[DRIVE_ID_MAX + 1]; /* the drive id for a disk (metrics name it), else "" */
+	/* The drive id of a disk, the iface_id of a NIC (metrics name them), else "". */
+	char id[VM_VIRTIO_ID_MAX + 1];
+	struct hal_tap *tap; /* a NIC's TAP, closed after the device is destroyed */
 	struct vm_virtio_kick kicks[VIRTIO_MAX_QUEUES];
 };
 
 int vm_virtio_add_blk(struct vm *vm, const struct drive_spec *drive);
 int vm_virtio_add_rng(struct vm *vm);
+/* A virtio-net NIC on the TAP n->host_dev_name, opened through the HAL,
+ * with n->guest_mac (if any) and n->mtu (0: not advertised; else 68..65535).
+ * The device watches the TAP itself: its event_fd goes on the loop in
+ * vm_virtio_attach like any backend's. n->iface_id names it in metrics. */
+int vm_virtio_add_net(struct vm *vm, const struct spec_net *n);
+/* A NIC's counters; false (and zeros) for any other device. Here rather
+ * than in metrics so only this module links against the device. */
+bool vm_virtio_net_stats(const struct vm_virtio *v, struct net_stats *out);
+/* Their names, net_stat_names (NET_STAT_COUNT of them). */
+const char *const *vm_virtio_net_stat_names(void);
 /* Puts every device's kick eventfds on the loop. */
 int vm_virtio_attach(struct vm *vm, struct event_loop *loop);
 void vm_virtio_destroy(struct vm *vm);

@@ -241,17 +241,90 @@ static void test_drives_and_ids(void **state)
 static void test_unimplemented_devices_are_refused_after_checking(void **state)
 {
 	struct fixture *f = *state;
+	json_t *nets;
 
+	/* virtio-net exists now: the interface is stored for the boot. */
 	assert_int_equal(call(f, "PUT", "/network-interfaces/eth0",
 			      "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}"),
-			 400);
-	assert_non_null(strstr(fault(f), "not implemented"));
+			 204);
+	assert_int_equal(call(f, "GET", "/vm/config", NULL), 200);
+	nets = json_object_get(f->json, "network-interfaces");
+	assert_int_equal(json_array_size(nets), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(nets, 0), "iface_id")), "eth0");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(nets, 0), "host_dev_name")), "tap0");
 	assert_int_equal(call(f, "PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\"}"), 400);
 	assert_non_null(strstr(fault(f), "host_dev_name"));
+	/* Another interface on the same TAP would fight over it. */
+	assert_int_equal(call(f, "PUT", "/network-interfaces/eth1",
+			      "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap0\"}"),
+			 400);
+	assert_non_null(strstr(fault(f), "tap0"));
+	assert_int_equal(call(f, "PUT", "/network-interfaces/eth1",
+			      "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap1\"}"),
+			 400);
+	assert_string_equal(fault(f), "The id from the path does not match the id from the body!");
+	assert_int_equal(call(f, "PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\"}"), 400);
+	assert_string_equal(fault(f), PRE_BOOT);
+	assert_int_equal(f->ctl.spec.nr_nets, 1);
 	assert_int_equal(call(f, "PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}"), 400);
 	assert_non_null(strstr(fault(f), "not implemented"));
 	assert_int_equal(call(f, "PUT", "/vsock", "{\"guest_cid\": 2, \"uds_path\": \"/tmp/v.sock\"}"), 400);
 	assert_non_null(strstr(fault(f), "guest_cid"));
+}
+
+static void test_network_interface_boot_and_patch(void **state)
+{
+	struct fixture *f = *state;
+	bool open = false;
+	json_t *rl;
+
+	put_boot_source(f);
+	assert_int_equal(call(f, "PUT", "/network-interfaces/eth0",
+			      "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap7\", \"guest_mac\": \"06:00:ac:10:00:02\"}"),
+			 204);
+	assert_int_equal(call(f, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 204);
+	assert_int_equal(f->ctl.vm->nr_virtio, 1);
+	assert_string_equal(f->ctl.vm->virtio[0]->id, "eth0");
+	assert_int_equal(hal_mock_tap_state(f->hal, "tap7", NULL, NULL, &open), 0);
+	assert_true(open);
+	assert_int_equal(call(f, "PUT", "/network-interfaces/eth1",
+			      "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap8\"}"),
+			 400);
+	assert_string_equal(fault(f), POST_BOOT);
+	/* PATCH keeps new rate limiters (shown, not enforced yet). */
+	assert_int_equal(call(f, "PATCH", "/network-interfaces/eth0",
+			      "{\"iface_id\": \"eth0\", \"rx_rate_limiter\": {\"bandwidth\": {\"size\": 1000, "
+			      "\"refill_time\": 100}}}"),
+			 204);
+	assert_int_equal(call(f, "GET", "/vm/config", NULL), 200);
+	rl = json_object_get(json_array_get(json_object_get(f->json, "network-interfaces"), 0), "rx_rate_limiter");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(rl, "bandwidth"), "size")), 1000);
+	assert_int_equal(call(f, "PATCH", "/network-interfaces/eth9", "{\"iface_id\": \"eth9\"}"), 400);
+	assert_non_null(strstr(fault(f), "eth9"));
+	assert_int_equal(call(f, "PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth1\"}"), 400);
+	assert_string_equal(fault(f), "The id from the path does not match the id from the body!");
+	assert_int_equal(call(f, "PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"mtu\": 9000}"), 400);
+	assert_non_null(strstr(fault(f), "mtu"));
+	assert_int_equal(call(f, "PATCH", "/network-interfaces/eth0/x", "{}"), 400);
+	assert_non_null(strstr(fault(f), "Invalid request method and/or path"));
+}
+
+static void test_network_interface_whose_tap_cannot_open_fails_the_start(void **state)
+{
+	struct fixture *f = *state;
+	struct hal_tap *busy;
+
+	put_boot_source(f);
+	/* Someone else holds the TAP: the mock then refuses it as busy. */
+	assert_int_equal(f->hal->ops->tap_open(f->hal, "tapbusy", &busy), 0);
+	assert_int_equal(call(f, "PUT", "/network-interfaces/wan",
+			      "{\"iface_id\": \"wan\", \"host_dev_name\": \"tapbusy\"}"),
+			 204);
+	assert_int_equal(call(f, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 400);
+	assert_non_null(strstr(fault(f), "network-interfaces[0]"));
+	assert_non_null(strstr(fault(f), "tapbusy"));
+	assert_int_equal(f->ctl.state, CONTROLLER_NOT_STARTED);
+	busy->ops->close(busy);
 }
 
 static void test_start_needs_a_boot_source(void **state)
@@ -358,6 +431,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_machine_config_put_patch_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drives_and_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unimplemented_devices_are_refused_after_checking, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_network_interface_boot_and_patch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_network_interface_whose_tap_cannot_open_fails_the_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_needs_a_boot_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_boot_pause_resume_and_post_boot_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_flush_over_the_api, setup, teardown),

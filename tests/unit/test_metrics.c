@@ -23,7 +23,9 @@
 
 #include "devices/serial.h"
 #include "devices/virtio/blk.h"
+#include "devices/virtio/net.h"
 #include "devices/virtio/rng.h"
+#include "hal/mock.h"
 #include "tests/virtio/mmio_driver.h"
 #include "tests/virtio/vq_driver.h"
 #include "vmm/log.h"
@@ -194,6 +196,8 @@ static void test_flush_before_boot_has_every_group(void **state)
 	assert_int_equal(field(j, "api_server", "process_startup_time_cpu_us"), 567);
 	assert_int_equal(field(j, "block", "read_bytes"), 0);
 	assert_int_equal(field(j, "block", "invalid_reqs_count"), 0);
+	assert_int_equal(field(j, "net", "rx_bytes_count"), 0);
+	assert_int_equal(field(j, "net", "tx_malformed_frames"), 0);
 	assert_int_equal(field(j, "entropy", "entropy_bytes"), 0);
 	assert_int_equal(field(j, "uart", "write_count"), 0);
 	assert_int_equal(field(j, "vcpu", "exit_io"), 0);
@@ -391,6 +395,77 @@ static void test_flush_reports_device_counters(void **state)
 	assert_int_equal(field(j, "block_rootfs", "read_bytes"), 2048);
 	json_decref(j);
 	fake_vm_free(f);
+}
+
+/* Two NICs on mock TAPs: "net_<iface id>" per NIC, "net" their sum, and
+ * differences between flushes. Only the RX queue is brought up, which is
+ * all one frame in needs. */
+static void test_flush_reports_net_counters(void **state)
+{
+	struct fx *fx = *state;
+	static const char *const ids[2] = { "eth0", "wan" }, *const taps[2] = { "tapm0", "tapm1" };
+	struct hal *hal;
+	struct vm *vm = calloc(1, sizeof(*vm));
+	struct vm_virtio v[2];
+	struct vq_driver d[2];
+	struct hal_tap *tap[2];
+	uint8_t frame[VIRTIO_NET_HDR_LEN + 100] = { 0 };
+	json_t *j;
+
+	assert_non_null(vm);
+	memset(v, 0, sizeof(v));
+	assert_int_equal(hal_mock_create(&hal), 0);
+	for (unsigned i = 0; i < 2; i++) {
+		struct net_config cfg = { 0 };
+
+		assert_int_equal(vq_driver_init(&d[i], 1u << 20, 16), 0);
+		assert_int_equal(hal->ops->tap_open(hal, taps[i], &tap[i]), 0);
+		cfg.tap = tap[i];
+		assert_int_equal(net_create(&d[i].mem, &cfg, NULL, &v[i].dev), 0);
+		snprintf(v[i].id, sizeof(v[i].id), "%s", ids[i]);
+		assert_int_equal(mmio_driver_bring_up(v[i].dev, &d[i], V1), 0xf);
+		vm->virtio[i] = &v[i];
+	}
+	vm->nr_virtio = 2;
+	assert_int_equal(metrics_open(&fx->m, fx->path), 0);
+	/* Two frames for eth0 (100 and 40 bytes past the header), one for wan. */
+	for (unsigned k = 0; k < 3; k++) {
+		unsigned i = k == 2, len = k == 1 ? 40 : 100;
+		struct vq_seg seg = { 0, 2048, true };
+		uint32_t id, used;
+
+		assert_int_equal(hal_mock_tap_inject(hal, taps[i], frame, VIRTIO_NET_HDR_LEN + len), 0);
+		vq_driver_post(&d[i], vq_driver_chain(&d[i], &seg, 1));
+		mmio_driver_kick(v[i].dev, VIRTIO_NET_RXQ);
+		assert_true(vq_driver_take_used(&d[i], &id, &used));
+		assert_int_equal(used, VIRTIO_NET_HDR_LEN + len);
+		vq_driver_recycle(&d[i]);
+	}
+	assert_int_equal(metrics_flush(&fx->m, vm), 0);
+	j = last_object(fx->path);
+	assert_int_equal(field(j, "net_eth0", "rx_bytes_count"), 140);
+	assert_int_equal(field(j, "net_eth0", "rx_packets_count"), 2);
+	assert_int_equal(field(j, "net_wan", "rx_bytes_count"), 100);
+	assert_int_equal(field(j, "net_wan", "tx_packets_count"), 0);
+	assert_int_equal(field(j, "net", "rx_bytes_count"), 240);
+	assert_int_equal(field(j, "net", "rx_packets_count"), 3);
+	for (unsigned k = 0; k < NET_STAT_COUNT; k++)
+		(void)field(j, "net", net_stat_names[k]);
+	/* NICs are not disks. */
+	assert_null(json_object_get(j, "block_eth0"));
+	json_decref(j);
+	assert_int_equal(metrics_flush(&fx->m, vm), 0);
+	j = last_object(fx->path);
+	assert_int_equal(field(j, "net_eth0", "rx_bytes_count"), 0);
+	assert_int_equal(field(j, "net", "rx_packets_count"), 0);
+	json_decref(j);
+	for (unsigned i = 0; i < 2; i++) {
+		v[i].dev->dev.ops->destroy(&v[i].dev->dev);
+		tap[i]->ops->close(tap[i]);
+		vq_driver_fini(&d[i]);
+	}
+	hal->ops->destroy(hal);
+	free(vm);
 }
 
 static void test_logger_counters(void **state)
@@ -596,6 +671,7 @@ int main(void)
 		T(test_api_counters_and_deltas),
 		T(test_flush_before_boot_has_every_group),
 		T(test_flush_reports_device_counters),
+		T(test_flush_reports_net_counters),
 		T(test_logger_counters),
 		T(test_fifo_sink),
 		T(test_failed_write_is_counted),

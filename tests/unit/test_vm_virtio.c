@@ -2,7 +2,9 @@
  * allocator, the DSDT entry, and a request end to end — the guest's
  * QueueNotify write is caught by the ioeventfd (or reaches the bus when
  * the HAL has none), the event loop serves the queue, and the interrupt
- * leaves through the irqfd (or the irqchip line). */
+ * leaves through the irqfd (or the irqchip line). A NIC's TAP is opened by
+ * name, closed with the device, and frames cross it both ways: TX from a
+ * kick, RX from the TAP becoming readable on the loop. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,11 +18,13 @@
 #include <cmocka.h>
 
 #include "devices/virtio/mmio.h"
+#include "devices/virtio/net.h"
 #include "guest_image.h"
 #include "hal/mock.h"
 #include "vmm/event_loop.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
+#include "vmm/vm_spec.h"
 #include "vmm/vm_virtio.h"
 
 #define RING 0x200000ULL /* desc; avail +0x1000; used +0x2000; buffer +0x3000 */
@@ -241,6 +245,188 @@ static void test_wiring_failures_unwind(void **state)
 	assert_int_equal(f->vm->virtio[0]->gsi, 5);
 }
 
+#define TAP "tap-test0"
+#define TX_RING 0x210000ULL /* same layout as RING */
+#define FRAME_LEN 60
+
+static struct spec_net mk_net(const char *iface, const char *tap)
+{
+	struct spec_net n;
+
+	memset(&n, 0, sizeof(n));
+	snprintf(n.iface_id, sizeof(n.iface_id), "%s", iface);
+	snprintf(n.host_dev_name, sizeof(n.host_dev_name), "%s", tap);
+	n.has_guest_mac = true;
+	memcpy(n.guest_mac, (uint8_t[]){ 0x06, 0x00, 0xac, 0x10, 0x00, 0x02 }, 6);
+	n.mtu = 1500;
+	return n;
+}
+
+static bool tap_open(struct fixture *f, const char *name)
+{
+	bool open = false;
+
+	assert_int_equal(hal_mock_tap_state(f->hal, name, NULL, NULL, &open), 0);
+	return open;
+}
+
+static void test_net_opens_the_tap_and_closes_it_with_the_device(void **state)
+{
+	struct fixture *f = *state;
+	struct spec_net n = mk_net("eth0", TAP);
+	uint8_t mac[6];
+
+	create(f);
+	assert_int_equal(vm_virtio_add_net(f->vm, &n), 0);
+	assert_int_equal(f->vm->nr_virtio, 1);
+	assert_true(tap_open(f, TAP));
+	assert_string_equal(f->vm->virtio[0]->id, "eth0");
+	assert_int_equal(f->vm->virtio[0]->dev->ops->device_id, VIRTIO_ID_NET);
+	f->vm->virtio[0]->dev->ops->config_read(f->vm->virtio[0]->dev, VIRTIO_NET_CFG_MAC, mac, 6);
+	assert_memory_equal(mac, n.guest_mac, 6);
+	/* The same TAP twice: the HAL refuses, and nothing is left behind. */
+	n = mk_net("eth1", TAP);
+	n.guest_mac[5] = 3;
+	assert_int_equal(vm_virtio_add_net(f->vm, &n), -EBUSY);
+	assert_non_null(strstr(err_last(), "eth1"));
+	assert_int_equal(f->vm->nr_virtio, 1);
+	vm_virtio_destroy(f->vm);
+	assert_false(tap_open(f, TAP));
+}
+
+static void test_net_failures_close_the_tap(void **state)
+{
+	struct fixture *f = *state;
+	struct spec_net n = mk_net("eth0", TAP);
+
+	create(f);
+	/* The device refuses a multicast MAC after the TAP was opened. */
+	n.guest_mac[0] = 0x01;
+	assert_int_equal(vm_virtio_add_net(f->vm, &n), -EINVAL);
+	assert_non_null(strstr(err_last(), "iface eth0 on TAP " TAP));
+	assert_false(tap_open(f, TAP));
+	/* Wiring fails after the device exists: device and TAP both go. */
+	n = mk_net("eth0", TAP);
+	hal_mock_fail_nth(f->hal, MOCK_IOEVENTFD, 2, -EIO);
+	assert_int_equal(vm_virtio_add_net(f->vm, &n), -EIO);
+	assert_false(tap_open(f, TAP));
+	assert_int_equal(f->vm->nr_virtio, 0);
+	/* An MTU the config space cannot hold never reaches the HAL. */
+	n.mtu = 65536;
+	assert_int_equal(vm_virtio_add_net(f->vm, &n), -EINVAL);
+	assert_non_null(strstr(err_last(), "mtu 65536"));
+	assert_int_equal(hal_mock_tap_state(f->hal, "never-opened", NULL, NULL, NULL), -ENOENT);
+	n.mtu = 67;
+	snprintf(n.host_dev_name, sizeof(n.host_dev_name), "never-opened");
+	assert_int_equal(vm_virtio_add_net(f->vm, &n), -EINVAL);
+	assert_int_equal(hal_mock_tap_state(f->hal, "never-opened", NULL, NULL, NULL), -ENOENT);
+	/* Everything came back: the next NIC gets the first window. */
+	n = mk_net("eth0", TAP);
+	assert_int_equal(vm_virtio_add_net(f->vm, &n), 0);
+	assert_int_equal(f->vm->virtio[0]->base, BASE);
+	assert_true(tap_open(f, TAP));
+}
+
+static void setup_queue(struct fixture *f, unsigned q, uint64_t ring)
+{
+	queue_mmio_write(f, BASE + VIRTIO_MMIO_QUEUE_SEL, q);
+	queue_mmio_write(f, BASE + VIRTIO_MMIO_QUEUE_NUM, 16);
+	queue_mmio_write(f, BASE + VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)ring);
+	queue_mmio_write(f, BASE + VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)ring + 0x1000);
+	queue_mmio_write(f, BASE + VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)ring + 0x2000);
+	queue_mmio_write(f, BASE + VIRTIO_MMIO_QUEUE_READY, 1);
+}
+
+/* One descriptor at `ring`'s slot 0 over ring+0x3000, posted. */
+static void post_buffer(struct fixture *f, uint64_t ring, uint32_t len, bool writable)
+{
+	uint8_t desc[16] = { 0 };
+	uint64_t buf = ring + 0x3000;
+	uint16_t flags = writable ? 2 : 0, avail[3] = { 0, 1, 0 };
+
+	memcpy(desc, &buf, 8), memcpy(desc + 8, &len, 4), memcpy(desc + 12, &flags, 2);
+	assert_int_equal(guest_mem_write(&f->vm->mem, ring, desc, sizeof(desc)), 0);
+	assert_int_equal(guest_mem_write(&f->vm->mem, ring + 0x1000, avail, sizeof(avail)), 0);
+}
+
+/* Linux's probe with VERSION_1 only, one 2 KiB RX buffer, one TX frame
+ * (a zero vnet header, then FRAME_LEN bytes of 0xa5), and both kicks. */
+static void script_net_driver(struct fixture *f)
+{
+	uint8_t frame[VIRTIO_NET_HDR_LEN + FRAME_LEN] = { 0 };
+	struct hal_exit stop = { .reason = HAL_EXIT_SHUTDOWN };
+
+	memset(frame + VIRTIO_NET_HDR_LEN, 0xa5, FRAME_LEN);
+	assert_int_equal(guest_mem_write(&f->vm->mem, TX_RING + 0x3000, frame, sizeof(frame)), 0);
+	post_buffer(f, RING, 2048, true);
+	post_buffer(f, TX_RING, sizeof(frame), false);
+	queue_mmio_write(f, BASE + VIRTIO_MMIO_STATUS, 0);
+	queue_mmio_write(f, BASE + VIRTIO_MMIO_STATUS, 3);
+	queue_mmio_write(f, BASE + VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	queue_mmio_write(f, BASE + VIRTIO_MMIO_DRIVER_FEATURES, 1);
+	queue_mmio_write(f, BASE + VIRTIO_MMIO_STATUS, 11);
+	setup_queue(f, VIRTIO_NET_RXQ, RING);
+	setup_queue(f, VIRTIO_NET_TXQ, TX_RING);
+	queue_mmio_write(f, BASE + VIRTIO_MMIO_STATUS, 15);
+	queue_mmio_write(f, BASE + VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_NET_RXQ);
+	queue_mmio_write(f, BASE + VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_NET_TXQ);
+	assert_int_equal(hal_mock_queue_exit(f->hal, 0, &stop, NULL, 0), 0);
+}
+
+static void drain_loop(struct fixture *f)
+{
+	for (int i = 0; i < 16 && event_loop_run_once(&f->loop, 50) > 0; i++)
+		;
+}
+
+static uint16_t used_idx(struct fixture *f, uint64_t ring)
+{
+	uint16_t idx;
+
+	assert_int_equal(guest_mem_read(&f->vm->mem, ring + 0x2000 + 2, &idx, 2), 0);
+	return idx;
+}
+
+static void test_net_frames_cross_the_tap_both_ways(void **state)
+{
+	struct fixture *f = *state;
+	struct spec_net n = mk_net("eth0", TAP);
+	uint8_t got[256], want[FRAME_LEN], in[VIRTIO_NET_HDR_LEN + FRAME_LEN] = { 0 };
+	uint32_t used_len;
+	int vnet_hdr = 0;
+	uint64_t irqs = 0;
+
+	create(f);
+	assert_int_equal(vm_virtio_add_net(f->vm, &n), 0);
+	assert_int_equal(vm_virtio_attach(f->vm, &f->loop), 0);
+	script_net_driver(f);
+	vcpu_run_loop(&f->vm->vcpus[0]);
+	assert_int_equal(virtio_mmio_live(f->vm->virtio[0]->dev), true);
+	assert_int_equal(hal_mock_tap_state(f->hal, TAP, NULL, &vnet_hdr, NULL), 0);
+	assert_int_equal(vnet_hdr, VIRTIO_NET_HDR_LEN);
+	drain_loop(f);
+	/* TX: the guest's frame is on the host side of the TAP, header first. */
+	memset(want, 0xa5, sizeof(want));
+	assert_int_equal(hal_mock_tap_take(f->hal, TAP, got, sizeof(got)), VIRTIO_NET_HDR_LEN + FRAME_LEN);
+	assert_memory_equal(got + VIRTIO_NET_HDR_LEN, want, FRAME_LEN);
+	assert_int_equal(hal_mock_tap_take(f->hal, TAP, got, sizeof(got)), -EAGAIN);
+	assert_int_equal(used_idx(f, TX_RING), 1);
+	assert_int_equal(used_idx(f, RING), 0);
+	/* RX: nothing kicks now; only the TAP turning readable, watched on
+	 * the loop through the device's event fd, can bring the frame in. */
+	memset(in + VIRTIO_NET_HDR_LEN, 0x5a, FRAME_LEN);
+	assert_int_equal(hal_mock_tap_inject(f->hal, TAP, in, sizeof(in)), 0);
+	drain_loop(f);
+	assert_int_equal(used_idx(f, RING), 1);
+	assert_int_equal(guest_mem_read(&f->vm->mem, RING + 0x2000 + 8, &used_len, 4), 0);
+	assert_int_equal(used_len, sizeof(in));
+	assert_int_equal(guest_mem_read(&f->vm->mem, RING + 0x3000 + VIRTIO_NET_HDR_LEN, got, FRAME_LEN), 0);
+	memset(want, 0x5a, sizeof(want));
+	assert_memory_equal(got, want, FRAME_LEN);
+	assert_int_equal(read(f->vm->virtio[0]->irq_fd, &irqs, sizeof(irqs)), sizeof(irqs));
+	assert_true(irqs >= 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +437,9 @@ int main(void)
 		T(test_request_end_to_end_without_eventfd_support),
 		T(test_too_many_devices),
 		T(test_wiring_failures_unwind),
+		T(test_net_opens_the_tap_and_closes_it_with_the_device),
+		T(test_net_failures_close_the_tap),
+		T(test_net_frames_cross_the_tap_both_ways),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
