@@ -18,10 +18,15 @@
  * Built static: gcc -std=gnu11 -static -O2 -Wall -Wextra -Werror.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -31,7 +36,9 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/reboot.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -924,6 +931,636 @@ static void sc_hwrng(void)
 	finish(RB_POWER_OFF, "poweroff");
 }
 
+/* ---- networking: ip= (as a distribution initramfs does) and the
+ * virtio-net scenarios ---- */
+
+/* What ip= configured (addresses in network byte order). */
+static struct {
+	int up;
+	char dev[IFNAMSIZ];
+	struct in_addr addr, mask, gw;
+} netcfg;
+
+static int ifreq_sock(void)
+{
+	return socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+}
+
+static int if_up(int s, const char *dev)
+{
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return -1;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	return ioctl(s, SIOCSIFFLAGS, &ifr);
+}
+
+static int if_set_in(int s, const char *dev, unsigned long req, struct in_addr a)
+{
+	struct ifreq ifr;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	sin->sin_family = AF_INET;
+	sin->sin_addr = a;
+	return ioctl(s, req, &ifr);
+}
+
+/* The first network device other than lo, in name order. */
+static int first_netdev(char *dev, size_t size)
+{
+	struct dirent **names;
+	int n = scandir("/sys/class/net", &names, NULL, alphasort), found = -1;
+	for (int i = 0; i < n; i++) {
+		if (found < 0 && names[i]->d_name[0] != '.' && strcmp(names[i]->d_name, "lo")) {
+			size_t n = strnlen(names[i]->d_name, size - 1);
+			memcpy(dev, names[i]->d_name, n);
+			dev[n] = '\0';
+			found = 0;
+		}
+		free(names[i]);
+	}
+	if (n >= 0)
+		free(names);
+	return found;
+}
+
+/* ip=<client>:<server>:<gw>:<netmask>:<hostname>:<device>:<autoconf>:...
+ * (Documentation/admin-guide/nfs/nfsroot.rst). The Debian cloud kernel
+ * has no CONFIG_IP_PNP, so, as an initramfs does, the agent brings up lo
+ * and the device with a static address, netmask and default route. Only
+ * static configuration: autoconf must be empty, off or none. Markers:
+ * ip-config dev=D addr=A netmask=M gw=G mac=MAC driver=DRV carrier=0|1,
+ * or ip-config-failed STEP errno=E, or ip-config-skipped WHY. */
+static void ip_config(void)
+{
+	char val[512], *f[10] = { 0 }, *p, dev[IFNAMSIZ] = "", path[96], mac[32] = "?", drv[PATH_MAX] = "?";
+	char a[INET_ADDRSTRLEN], m[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN] = "none", carrier[8] = "?";
+	struct in_addr addr, mask, gw = { 0 };
+	const char *step;
+	int nf = 0, s = -1;
+
+	if (cmdline_get("ip", val, sizeof(val)) < 0)
+		return;
+	if (!strcmp(val, "off") || !strcmp(val, "none"))
+		return;
+	for (p = val; nf < 10; nf++) {
+		f[nf] = p;
+		p = strchr(p, ':');
+		if (!p) {
+			nf++;
+			break;
+		}
+		*p++ = '\0';
+	}
+	if (nf < 2 && strchr(val, '.') == NULL) { /* ip=dhcp, ip=on, ... */
+		marker("ip-config-skipped autoconf=%s", val);
+		return;
+	}
+	if (nf > 6 && f[6][0] && strcmp(f[6], "off") && strcmp(f[6], "none")) {
+		marker("ip-config-skipped autoconf=%s", f[6]);
+		return;
+	}
+	if (!f[0][0] || inet_pton(AF_INET, f[0], &addr) != 1) {
+		marker("ip-config-failed client errno=EINVAL");
+		return;
+	}
+	if (nf > 3 && f[3][0]) {
+		if (inet_pton(AF_INET, f[3], &mask) != 1) {
+			marker("ip-config-failed netmask errno=EINVAL");
+			return;
+		}
+	} else { /* the kernel's default: the address's class */
+		uint32_t h = ntohl(addr.s_addr);
+		mask.s_addr = htonl(h < 0x80000000u ? 0xff000000u : h < 0xc0000000u ? 0xffff0000u : 0xffffff00u);
+	}
+	if (nf > 2 && f[2][0] && inet_pton(AF_INET, f[2], &gw) != 1) {
+		marker("ip-config-failed gateway errno=EINVAL");
+		return;
+	}
+	if (nf > 5 && f[5][0])
+		snprintf(dev, sizeof(dev), "%s", f[5]);
+	/* The device appears when virtio_net probes: allow 5 s. */
+	for (int i = 0; i < 100; i++) {
+		if (dev[0]) {
+			snprintf(path, sizeof(path), "/sys/class/net/%s", dev);
+			if (access(path, F_OK) == 0)
+				break;
+		} else if (first_netdev(dev, sizeof(dev)) == 0) {
+			break;
+		}
+		usleep(50 * 1000);
+	}
+	snprintf(path, sizeof(path), "/sys/class/net/%s", dev[0] ? dev : "?");
+	if (access(path, F_OK) < 0) {
+		marker("ip-config-failed no-device %s errno=ENODEV", dev[0] ? dev : "(any)");
+		return;
+	}
+	if (nf > 4 && f[4][0] && sethostname(f[4], strlen(f[4])) < 0)
+		marker("ip-config-warning hostname errno=%s", errname(errno));
+
+	s = ifreq_sock();
+	step = "socket";
+	if (s < 0)
+		goto fail;
+	step = "lo-up";
+	if (if_up(s, "lo") < 0)
+		goto fail;
+	step = "addr";
+	if (if_set_in(s, dev, SIOCSIFADDR, addr) < 0)
+		goto fail;
+	step = "netmask";
+	if (if_set_in(s, dev, SIOCSIFNETMASK, mask) < 0)
+		goto fail;
+	step = "up";
+	if (if_up(s, dev) < 0)
+		goto fail;
+	if (gw.s_addr) {
+		struct rtentry rt;
+		memset(&rt, 0, sizeof(rt));
+		((struct sockaddr_in *)&rt.rt_dst)->sin_family = AF_INET;
+		((struct sockaddr_in *)&rt.rt_genmask)->sin_family = AF_INET;
+		((struct sockaddr_in *)&rt.rt_gateway)->sin_family = AF_INET;
+		((struct sockaddr_in *)&rt.rt_gateway)->sin_addr = gw;
+		rt.rt_flags = RTF_UP | RTF_GATEWAY;
+		rt.rt_dev = dev;
+		step = "route";
+		if (ioctl(s, SIOCADDRT, &rt) < 0 && errno != EEXIST)
+			goto fail;
+		inet_ntop(AF_INET, &gw, g, sizeof(g));
+	}
+	close(s);
+	/* virtio-net reports its link at once (or has no status at all);
+	 * give the carrier a moment, as the kernel's ipconfig does. */
+	snprintf(path, sizeof(path), "/sys/class/net/%s/carrier", dev);
+	for (int i = 0; i < 50; i++) {
+		if (first_line(path, carrier, sizeof(carrier)) == 0 && !strcmp(carrier, "1"))
+			break;
+		usleep(20 * 1000);
+	}
+	snprintf(path, sizeof(path), "/sys/class/net/%s/address", dev);
+	first_line(path, mac, sizeof(mac));
+	snprintf(path, sizeof(path), "/sys/class/net/%s/device/driver", dev);
+	{
+		ssize_t n = readlink(path, drv, sizeof(drv) - 1);
+		if (n > 0) {
+			drv[n] = '\0';
+			memmove(drv, strrchr(drv, '/') ? strrchr(drv, '/') + 1 : drv, strlen(drv) + 1);
+		} else {
+			snprintf(drv, sizeof(drv), "?");
+		}
+	}
+	inet_ntop(AF_INET, &addr, a, sizeof(a));
+	inet_ntop(AF_INET, &mask, m, sizeof(m));
+	marker("ip-config dev=%s addr=%s netmask=%s gw=%s mac=%s driver=%s carrier=%s", dev, a, m, g, mac, drv,
+	       carrier);
+	netcfg.up = 1;
+	snprintf(netcfg.dev, sizeof(netcfg.dev), "%s", dev);
+	netcfg.addr = addr;
+	netcfg.mask = mask;
+	netcfg.gw = gw;
+	return;
+fail:
+	marker("ip-config-failed %s dev=%s errno=%s", step, dev, errname(errno));
+	if (s >= 0)
+		close(s);
+}
+
+static uint16_t inet_csum(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint32_t sum = 0;
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons((uint16_t)~sum);
+}
+
+/* count ICMP echo requests to target, one a second at most, each waiting
+ * up to 2 s for its reply. Marker: net-ping target=T sent=N received=M
+ * rtt-ms=<average of the replies>. Returns the replies received. */
+static int icmp_ping(struct in_addr target, int count)
+{
+	char t[INET_ADDRSTRLEN];
+	int s = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP), got = 0, sent = 0;
+	uint16_t id = (uint16_t)getpid() ^ 0x4d45;
+	double rtt_sum = 0;
+
+	inet_ntop(AF_INET, &target, t, sizeof(t));
+	if (s < 0) {
+		marker("net-ping-failed socket errno=%s", errname(errno));
+		return 0;
+	}
+	for (int seq = 1; seq <= count; seq++) {
+		uint8_t pkt[64] = { 8, 0 }, buf[1500];
+		struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr = target };
+		pkt[4] = id >> 8;
+		pkt[5] = id & 0xff;
+		pkt[6] = seq >> 8;
+		pkt[7] = seq & 0xff;
+		for (size_t i = 8; i < sizeof(pkt); i++)
+			pkt[i] = (uint8_t)i;
+		uint16_t c = inet_csum(pkt, sizeof(pkt));
+		memcpy(pkt + 2, &c, 2);
+		double t0 = now_s(), deadline = t0 + 2.0;
+		if (sendto(s, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
+			marker("net-ping-failed sendto errno=%s", errname(errno));
+			usleep(500 * 1000);
+			continue;
+		}
+		sent++;
+		for (double now = t0; now < deadline; now = now_s()) {
+			struct pollfd pfd = { .fd = s, .events = POLLIN };
+			if (poll(&pfd, 1, (int)((deadline - now) * 1000) + 1) <= 0)
+				continue;
+			ssize_t n = recv(s, buf, sizeof(buf), 0);
+			if (n < 20)
+				continue;
+			size_t ihl = (buf[0] & 0xf) * 4u;
+			if ((size_t)n < ihl + 8 || buf[ihl] != 0 || buf[ihl + 4] != (id >> 8) ||
+			    buf[ihl + 5] != (id & 0xff) || buf[ihl + 6] != (seq >> 8) || buf[ihl + 7] != (seq & 0xff))
+				continue;
+			got++;
+			rtt_sum += now_s() - t0;
+			break;
+		}
+		double wait = t0 + 1.0 - now_s();
+		if (seq < count && wait > 0)
+			usleep((useconds_t)(wait * 1e6));
+	}
+	close(s);
+	marker("net-ping target=%s sent=%d received=%d rtt-ms=%.3f", t, sent, got, got ? rtt_sum * 1000 / got : 0.0);
+	return got;
+}
+
+/* busybox sha256sum as a child fed through a pipe. */
+struct hasher {
+	pid_t pid;
+	int in, out;
+};
+
+static int hasher_start(struct hasher *h)
+{
+	int pin[2], pout[2];
+	if (pipe2(pin, O_CLOEXEC) < 0)
+		return -1;
+	if (pipe2(pout, O_CLOEXEC) < 0) {
+		close(pin[0]);
+		close(pin[1]);
+		return -1;
+	}
+	h->pid = fork();
+	if (h->pid == 0) {
+		dup2(pin[0], 0);
+		dup2(pout[1], 1);
+		execl("/bin/busybox", "sha256sum", (char *)NULL);
+		_exit(127);
+	}
+	close(pin[0]);
+	close(pout[1]);
+	if (h->pid < 0) {
+		close(pin[1]);
+		close(pout[0]);
+		return -1;
+	}
+	h->in = pin[1];
+	h->out = pout[0];
+	return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Closes the input, reads the 64 hex digits into hex (65 bytes). */
+static int hasher_end(struct hasher *h, char *hex)
+{
+	char buf[128];
+	ssize_t len = 0, n;
+	int st;
+	close(h->in);
+	while (len < (ssize_t)sizeof(buf) - 1 && (n = read(h->out, buf + len, sizeof(buf) - 1 - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		len += n;
+	}
+	close(h->out);
+	waitpid(h->pid, &st, 0);
+	buf[len] = '\0';
+	if (len < 64 || strspn(buf, "0123456789abcdef") < 64)
+		return -1;
+	memcpy(hex, buf, 64);
+	hex[64] = '\0';
+	return 0;
+}
+
+static int tcp_listen(int port)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	if (s < 0)
+		return -1;
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 4) < 0) {
+		int e = errno;
+		close(s);
+		errno = e;
+		return -1;
+	}
+	return s;
+}
+
+static void peer_name(int c, char *buf, size_t size)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	char ip[INET_ADDRSTRLEN] = "?";
+	if (getpeername(c, (struct sockaddr *)&a, &len) == 0)
+		inet_ntop(AF_INET, &a.sin_addr, ip, sizeof(ip));
+	snprintf(buf, size, "%s:%u", ip, len ? ntohs(a.sin_port) : 0);
+}
+
+#define NET_CHUNK (256 * 1024)
+
+/* Sink: reads the connection to EOF. Marker net-recv bytes=N sha256=H
+ * MBps=R (10^6 bytes/s from accept to EOF) peer=IP:PORT. */
+static int net_sink(int c)
+{
+	static char buf[NET_CHUNK];
+	char hex[65], peer[40];
+	struct hasher h;
+	unsigned long long total = 0;
+	double t0 = now_s();
+	peer_name(c, peer, sizeof(peer));
+	if (hasher_start(&h) < 0) {
+		marker("net-recv-failed hasher errno=%s", errname(errno));
+		return -1;
+	}
+	for (;;) {
+		ssize_t n = read(c, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			marker("net-recv-failed read errno=%s bytes=%llu", errname(errno), total);
+			break;
+		}
+		if (n == 0)
+			break;
+		if (write_all(h.in, buf, n) < 0) {
+			marker("net-recv-failed hash errno=%s", errname(errno));
+			break;
+		}
+		total += n;
+	}
+	double dt = now_s() - t0;
+	if (hasher_end(&h, hex) < 0) {
+		marker("net-recv-failed sha256sum");
+		return -1;
+	}
+	marker("net-recv bytes=%llu sha256=%s MBps=%.1f peer=%s", total, hex, dt > 0 ? total / dt / 1e6 : 0.0, peer);
+	return 0;
+}
+
+/* Source: writes mib MiB of random bytes, then closes. Marker net-sent
+ * bytes=N sha256=H MBps=R peer=IP:PORT. */
+static int net_source(int c, long mib)
+{
+	static char buf[NET_CHUNK];
+	char hex[65], peer[40];
+	struct hasher h;
+	unsigned long long total = 0, want = (unsigned long long)mib << 20;
+	double t0 = now_s();
+	peer_name(c, peer, sizeof(peer));
+	if (hasher_start(&h) < 0) {
+		marker("net-sent-failed hasher errno=%s", errname(errno));
+		return -1;
+	}
+	while (total < want) {
+		size_t n = want - total < sizeof(buf) ? want - total : sizeof(buf);
+		for (size_t off = 0; off < n;) {
+			ssize_t r = getrandom(buf + off, n - off, 0);
+			if (r > 0)
+				off += r;
+		}
+		if (write_all(h.in, buf, n) < 0) {
+			marker("net-sent-failed hash errno=%s", errname(errno));
+			break;
+		}
+		if (write_all(c, buf, n) < 0) {
+			marker("net-sent-failed write errno=%s bytes=%llu", errname(errno), total);
+			break;
+		}
+		total += n;
+	}
+	shutdown(c, SHUT_WR);
+	double dt = now_s() - t0;
+	if (hasher_end(&h, hex) < 0) {
+		marker("net-sent-failed sha256sum");
+		return -1;
+	}
+	marker("net-sent bytes=%llu sha256=%s MBps=%.1f peer=%s", total, hex, dt > 0 ? total / dt / 1e6 : 0.0, peer);
+	return 0;
+}
+
+static void __attribute__((noreturn)) net_timeout(int sig)
+{
+	(void)sig;
+	marker("net-failed timeout");
+	finish(RB_POWER_OFF, "poweroff");
+}
+
+/* Waits for a connection on one of the listeners (-1: skip) for the
+ * rest of the scenario's time; returns the index of the listener and the
+ * accepted socket in *c, or -1. */
+static int net_accept(const int *l, int nl, int *c)
+{
+	struct pollfd pfd[4];
+	for (int i = 0; i < nl; i++)
+		pfd[i] = (struct pollfd){ .fd = l[i], .events = POLLIN };
+	for (;;) {
+		if (poll(pfd, nl, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		for (int i = 0; i < nl; i++) {
+			if (l[i] >= 0 && (pfd[i].revents & POLLIN)) {
+				*c = accept4(l[i], NULL, NULL, SOCK_CLOEXEC);
+				if (*c >= 0)
+					return i;
+			}
+		}
+	}
+}
+
+#define NET_PORT_SINK 5001
+#define NET_PORT_SOURCE 5002
+#define NET_PORT_CONTROL 5003
+
+static void net_need_ip(const char *scenario)
+{
+	struct sigaction sa = { .sa_handler = net_timeout };
+	if (!netcfg.up) {
+		marker("%s-failed no-ip-config", scenario);
+		finish(RB_POWER_OFF, "poweroff");
+	}
+	sigaction(SIGALRM, &sa, NULL);
+	alarm((unsigned)cmdline_long("ember.net_timeout", 300));
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* net: needs ip=. Pings ember.ping (default: the gateway) ember.pings
+ * times (3), then serves TCP on all addresses: port 5001 reads a
+ * connection to EOF (net-recv), 5002 sends ember.net_mib MiB (64) of
+ * random bytes and closes (net-sent), each once, in any order; marker
+ * net-ready when both listen (the host may ping the guest from then on).
+ * A connection to 5003 ends early. Then net-done and power off. The whole
+ * scenario has ember.net_timeout seconds (300). */
+static void sc_net(void)
+{
+	char v[64];
+	struct in_addr target = netcfg.gw;
+	long mib = cmdline_long("ember.net_mib", 64);
+	int l[3], c, done_sink = 0, done_source = 0;
+
+	net_need_ip("net");
+	if (cmdline_get("ember.ping", v, sizeof(v)) == 0 && inet_pton(AF_INET, v, &target) != 1)
+		target.s_addr = 0;
+	if (target.s_addr)
+		icmp_ping(target, (int)cmdline_long("ember.pings", 3));
+	else
+		marker("net-ping-skipped no-target");
+	l[0] = tcp_listen(NET_PORT_SINK);
+	l[1] = tcp_listen(NET_PORT_SOURCE);
+	l[2] = tcp_listen(NET_PORT_CONTROL);
+	if (l[0] < 0 || l[1] < 0 || l[2] < 0) {
+		marker("net-failed listen errno=%s", errname(errno));
+		finish(RB_POWER_OFF, "poweroff");
+	}
+	inet_ntop(AF_INET, &netcfg.addr, v, sizeof(v));
+	marker("net-ready addr=%s sink=%d source=%d control=%d", v, NET_PORT_SINK, NET_PORT_SOURCE, NET_PORT_CONTROL);
+	while (!done_sink || !done_source) {
+		int i = net_accept(l, 3, &c);
+		if (i < 0) {
+			marker("net-failed accept errno=%s", errname(errno));
+			break;
+		}
+		if (i == 0) {
+			net_sink(c);
+			done_sink = 1;
+			close(l[0]);
+			l[0] = -1;
+		} else if (i == 1) {
+			net_source(c, mib);
+			done_source = 1;
+			close(l[1]);
+			l[1] = -1;
+		}
+		close(c);
+		if (i == 2) {
+			marker("net-control-end");
+			break;
+		}
+	}
+	marker("net-done");
+	finish(RB_POWER_OFF, "poweroff");
+}
+
+/* net-iperf: needs ip= and iperf3 in the image (build/debian/iperf3.cpio
+ * appended to the initramfs). Runs `iperf3 -s` and marks iperf-ready once
+ * it listens on 5201; a connection to 5003 (or iperf3 exiting) ends it.
+ * ember.net_timeout seconds (300). */
+static void sc_net_iperf(void)
+{
+	char line[256];
+	int l, c;
+	pid_t pid;
+
+	net_need_ip("iperf");
+	if (access("/usr/bin/iperf3", X_OK) < 0) {
+		marker("iperf-failed missing /usr/bin/iperf3 errno=%s", errname(errno));
+		finish(RB_POWER_OFF, "poweroff");
+	}
+	l = tcp_listen(NET_PORT_CONTROL);
+	if (l < 0) {
+		marker("iperf-failed listen errno=%s", errname(errno));
+		finish(RB_POWER_OFF, "poweroff");
+	}
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0) { /* its per-test reports would flood the console */
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		char *const argv[] = { "iperf3", "-s", "-p", "5201", NULL };
+		char *const envp[] = { "HOME=/", "TMPDIR=/tmp", "PATH=/usr/bin:/bin", NULL };
+		execve("/usr/bin/iperf3", argv, envp);
+		_exit(127);
+	}
+	if (pid < 0) {
+		marker("iperf-failed fork errno=%s", errname(errno));
+		finish(RB_POWER_OFF, "poweroff");
+	}
+	/* Listening when /proc/net/tcp has 0.0.0.0:1451 in state 0A; iperf3
+	 * listens on IPv6 ([::]:5201, dual stack) when it can. */
+	for (int i = 0; i < 200; i++) {
+		int ready = 0;
+		for (int f = 0; f < 2 && !ready; f++) {
+			FILE *tcp = fopen(f ? "/proc/net/tcp6" : "/proc/net/tcp", "re");
+			while (tcp && fgets(line, sizeof(line), tcp))
+				if (strstr(line, ":1451 ") && strstr(line, " 0A "))
+					ready = 1;
+			if (tcp)
+				fclose(tcp);
+		}
+		if (ready) {
+			marker("iperf-ready port=5201 control=%d", NET_PORT_CONTROL);
+			break;
+		}
+		if (waitpid(pid, NULL, WNOHANG) == pid) {
+			marker("iperf-failed iperf3-exited");
+			finish(RB_POWER_OFF, "poweroff");
+		}
+		usleep(50 * 1000);
+	}
+	for (;;) {
+		struct pollfd pfd = { .fd = l, .events = POLLIN };
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			marker("iperf-exited status=%d", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+			break;
+		}
+		if (poll(&pfd, 1, 500) > 0 && (c = accept4(l, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+			close(c);
+			kill(pid, SIGTERM);
+			waitpid(pid, &st, 0);
+			marker("iperf-done");
+			break;
+		}
+	}
+	finish(RB_POWER_OFF, "poweroff");
+}
+
 /* ---- root file system switch (ember.root=/dev/vdX) ---- */
 
 static void __attribute__((noreturn)) root_fail(const char *step)
@@ -999,6 +1636,8 @@ static const struct scenario {
 	{ "blk-bench", sc_blk_bench },
 	{ "hwrng", sc_hwrng },
 	{ "ticker", sc_ticker },
+	{ "net", sc_net },
+	{ "net-iperf", sc_net_iperf },
 };
 
 int main(void)
@@ -1015,6 +1654,7 @@ int main(void)
 	if (read_file("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)
 		marker("cmdline-unreadable errno=%d", errno);
 	load_modules();
+	ip_config();
 	if (cmdline_get("ember.root", root, sizeof(root)) == 0 || cmdline_get("root", root, sizeof(root)) == 0)
 		switch_root(root);
 	cmdline_get("ember.scenario", name, sizeof(name));

@@ -6,6 +6,11 @@
 #   OUTDIR/vmlinux            the ELF inside it, for the PVH entry
 #   OUTDIR/initramfs.cpio     busybox-static, the virtio modules in
 #                             modules.dep order, tests/guest/debian/agent.c as /init
+#   OUTDIR/iperf3.cpio        a second newc archive with Debian's iperf3 and
+#                             the shared libraries it loads, to append to
+#                             initramfs.cpio (cat a b >c: the kernel unpacks
+#                             both) for the network benchmark; kept apart so
+#                             the other boots do not carry ~7 MB more
 #   OUTDIR/kernel-version     e.g. "linux-image-6.1.0-56-cloud-amd64 6.1.192-2 6.1.0-56-cloud-amd64"
 #
 # Usage: tests/guest/debian/build.sh [OUTDIR]      (default build/debian)
@@ -13,7 +18,7 @@
 #                                 linux-image-cloud-amd64 depends on
 #
 # Does nothing when OUTDIR/.key matches the inputs: the kernel package and
-# version, this script, agent.c and the module list. The kernel .deb is
+# version, this script, agent.c, the module list and iperf3's version. The kernel .deb is
 # fetched with `apt-get download` (or taken from apt's archive cache), kept
 # in OUTDIR/deb and unpacked with dpkg-deb -x: never installed.
 set -euo pipefail
@@ -41,6 +46,7 @@ have cpio || need+=(cpio)
 have gcc || need+=(gcc)
 [[ -f /usr/lib/x86_64-linux-gnu/libc.a ]] || need+=(libc6-dev)
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need+=(busybox-static)
+dpkg-query -W -f='${Status}' iperf3 2>/dev/null | grep -q 'ok installed' || need+=(iperf3)
 ((${#need[@]} == 0)) || "$HERE/../../deps.sh" "${need[@]}"
 DEPMOD=$(command -v depmod || echo /usr/sbin/depmod)
 [[ -x $DEPMOD ]] || DEPMOD=/sbin/depmod
@@ -61,9 +67,10 @@ else
 	die "cannot find the kernel package (apt-cache show $META)"
 fi
 
-KEY="$KPKG $KVER_DEB $(cat "${BASH_SOURCE[0]}" "$AGENT" "$MODLIST" | sha256sum | cut -c1-16)"
+IPERF_VER=$(dpkg-query -W -f='${Version}' iperf3 libiperf0 2>/dev/null | tr '\n' ' ')
+KEY="$KPKG $KVER_DEB $(cat "${BASH_SOURCE[0]}" "$AGENT" "$MODLIST" | sha256sum | cut -c1-16) iperf3 ${IPERF_VER% }"
 if [[ -f $OUT/.key && $(<"$OUT/.key") == "$KEY" && -s $OUT/bzImage && -s $OUT/vmlinux &&
-	-s $OUT/initramfs.cpio ]]; then
+	-s $OUT/initramfs.cpio && -s $OUT/iperf3.cpio ]]; then
 	say "up to date ($KPKG $KVER_DEB)"
 	exit 0
 fi
@@ -205,7 +212,24 @@ mknod -m 600 "$ROOT/dev/console" c 5 1 2>/dev/null || say "note: cannot mknod de
 (cd "$ROOT" && find . -mindepth 1 | LC_ALL=C sort |
 	cpio -o -H newc -R 0:0 --reproducible --quiet) >"$OUT/initramfs.cpio.tmp"
 mv "$OUT/initramfs.cpio.tmp" "$OUT/initramfs.cpio"
+
+# --- iperf3 and its shared libraries (as ldd resolves them on this Debian
+# host, at the paths the binary asks for: /lib64/ld-linux-x86-64.so.2 and
+# /lib/x86_64-linux-gnu/), as an archive of its own
+IROOT=$OUT/iperf3-root
+rm -rf "$IROOT"
+mkdir -p "$IROOT/usr/bin"
+cp -L /usr/bin/iperf3 "$IROOT/usr/bin/iperf3"
+while read -r lib; do
+	[[ -n $lib ]] || continue
+	mkdir -p "$IROOT$(dirname "$lib")"
+	cp -L "$lib" "$IROOT$lib"
+done < <(ldd /usr/bin/iperf3 | sed -nE 's/.*=> (\/[^ ]+) .*/\1/p; s/^\s*(\/[^ ]+) \(0x.*/\1/p')
+[[ -n $(find "$IROOT" -name 'ld-linux-x86-64.so.2') ]] || die "iperf3: no dynamic loader found by ldd"
+(cd "$IROOT" && find . -mindepth 1 | LC_ALL=C sort |
+	cpio -o -H newc -R 0:0 --reproducible --quiet) >"$OUT/iperf3.cpio.tmp"
+mv "$OUT/iperf3.cpio.tmp" "$OUT/iperf3.cpio"
 echo "$KPKG $KVER_DEB $KREL" >"$OUT/kernel-version"
 printf '%s\n' "${order[@]}" | sed 's|.*/||' >"$OUT/modules.order"
 echo "$KEY" >"$OUT/.key"
-say "done: bzImage $(stat -c %s "$OUT/bzImage") B, vmlinux $(stat -c %s "$OUT/vmlinux") B, initramfs.cpio $(stat -c %s "$OUT/initramfs.cpio") B, ${#order[@]} modules"
+say "done: bzImage $(stat -c %s "$OUT/bzImage") B, vmlinux $(stat -c %s "$OUT/vmlinux") B, initramfs.cpio $(stat -c %s "$OUT/initramfs.cpio") B, ${#order[@]} modules, iperf3.cpio $(stat -c %s "$OUT/iperf3.cpio") B"

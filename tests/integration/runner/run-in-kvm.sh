@@ -183,6 +183,9 @@ mkdir -p "$B"
 # Modules to load, in order (dependencies from modules.dep are added first).
 MODS_9P="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p"
 MODS_KVM="irqbypass ccp kvm kvm-amd"
+# TAP devices for the virtio-net tests and benchmark (the host side of a VM's
+# network); CONFIG_TUN is a module in Debian's kernel.
+MODS_NET="tun"
 
 COLD=()
 exec 9>"$B/.lock"
@@ -203,7 +206,7 @@ elif [[ -f $KDIR/.key ]]; then
 else
 	die "cannot find the kernel package (apt-cache show linux-image-amd64)"
 fi
-KKEY="$KPKG $KPKGVER | $MODS_9P | $MODS_KVM | pvh"
+KKEY="$KPKG $KPKGVER | $MODS_9P | $MODS_KVM | $MODS_NET | pvh"
 
 # Boot the uncompressed ELF vmlinux through its PVH entry when possible:
 # decompressing the bzImage under TCG costs ~3 s per boot.
@@ -284,6 +287,7 @@ build_kernel() {
 	}
 	for n in $MODS_9P; do add 9p "$n"; done
 	for n in $MODS_KVM; do add kvm "$n"; done
+	for n in $MODS_NET; do add net "$n"; done
 
 	local new=$tmp/kernel
 	mkdir -p "$new/modules"

@@ -8,7 +8,8 @@
 #     results directory; the control dir is <out>/.runner/<id>/ holding
 #     runner.env (OUT_PATH=host path of the results dir) and cmd.sh;
 #   - /etc/modules.load lists "<group> <file.ko>" in load order, groups
-#     "9p" (virtio + 9p stack) and "kvm" (irqbypass ccp kvm kvm-amd);
+#     "9p" (virtio + 9p stack), "kvm" (irqbypass ccp kvm kvm-amd) and "net"
+#     (tun, for the TAP devices of the virtio-net tests);
 #   - ttyS0 is the kernel console (a log file on the host), ttyS1 carries the
 #     command's stdout+stderr to the host's stdout;
 #   - the command's exit status is written to <ctl>/exitcode, a runner
@@ -103,6 +104,7 @@ mount -o bind /out "$H$OUT_PATH" || die "bind-mount results share at $OUT_PATH"
 # 3. Real KVM (AMD SVM with nested paging, emulated by the outer QEMU).
 load_group kvm
 [ -c /dev/kvm ] || die "/dev/kvm missing after loading the kvm modules"
+load_group net
 say "kvm loaded, starting the command"
 
 hostname ember-runner
