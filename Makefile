@@ -101,8 +101,9 @@ run: deps
 	@tests/run_default_guest.sh $(BUILD)
 
 bench: deps
-	@$(MAKE) --no-print-directory $(BUILD)/ember $(BUILD)/bench/virtio_path $(BUILD)/bench/api_latency
+	@$(MAKE) --no-print-directory $(BUILD)/ember $(BUILD)/bench/virtio_path $(BUILD)/bench/api_latency $(BUILD)/bench/net_path
 	@$(BUILD)/bench/virtio_path
+	@$(BUILD)/bench/net_path
 	@$(BUILD)/bench/api_latency
 	@tests/integration/runner/run-in-kvm.sh -- tests/bench/api_boot.sh $(BUILD) 10
 	@tests/bench/run.sh $(BUILD)
