@@ -2,6 +2,7 @@
  * copies it out only when every field passed, so a bad body changes
  * nothing. */
 #include "vmm/spec_json.h"
+#include "vmm/net_alloc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -264,33 +265,15 @@ int spec_json_parse_partial_drive(json_t *j, const char *path, struct spec_parti
 	return 0;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int parse_mac(const char *at, const char *s, uint8_t mac[6])
 {
-	if (strlen(s) != 17)
-		goto bad;
-	for (int i = 0; i < 6; i++) {
-		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
+	int ret = net_alloc_mac_parse(s, mac);
 
-		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
-			goto bad;
-		mac[i] = (uint8_t)(hi << 4 | lo);
-	}
+	if (ret)
+		return err_wrap(ret, "%s", at);
 	if (mac[0] & 1)
 		return err_set(-EINVAL, "%s: %s is a multicast address", at, s);
 	return 0;
-bad:
-	return err_set(-EINVAL, "%s: '%s' is not a MAC address like aa:bb:cc:dd:ee:ff", at, s);
 }
 
 /* The kernel's rule for interface names (dev_valid_name). */

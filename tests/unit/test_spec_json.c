@@ -259,9 +259,9 @@ static void test_config_errors(void **state)
 		{ "{" KERNEL ", \"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"../x\"}]}",
 		  "network-interfaces[0].host_dev_name: '../x' is not a valid interface name" },
 		{ "{" KERNEL ", \"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"t\","
-		  " \"guest_mac\": \"06:00:00:00:00\"}]}", "network-interfaces[0].guest_mac: '06:00:00:00:00' is not a MAC" },
+		  " \"guest_mac\": \"06:00:00:00:00\"}]}", "network-interfaces[0].guest_mac: MAC address '06:00:00:00:00': expected six hex bytes" },
 		{ "{" KERNEL ", \"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"t\","
-		  " \"guest_mac\": \"06:00:00:00:00:0g\"}]}", "is not a MAC address" },
+		  " \"guest_mac\": \"06:00:00:00:00:0g\"}]}", "expected six hex bytes aa:bb:cc:dd:ee:ff" },
 		{ "{" KERNEL ", \"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"t\","
 		  " \"guest_mac\": \"01:00:00:00:00:01\"}]}", "network-interfaces[0].guest_mac: 01:00:00:00:00:01 is a multicast" },
 		{ "{" KERNEL ", \"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"t\", \"mtu\": 67}]}",
