@@ -2,7 +2,7 @@
 # The virtio-net benchmark (tests/bench/net_guest.sh): TCP throughput host to
 # guest and guest to host with iperf3, ember vs QEMU microvm, in one start
 # of the nested runner (--smp 1) when the host has no hardware KVM. Prints
-# numbers, never pass/fail on speed. BENCH_ROUNDS (3), BENCH_NET_SECS (5).
+# numbers, never pass/fail on speed. BENCH_ROUNDS (3), BENCH_NET_SECS (10).
 # usage: tests/bench/run_net.sh [BUILD]     (default build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
