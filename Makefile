@@ -108,6 +108,7 @@ bench: deps
 	@tests/integration/runner/run-in-kvm.sh -- tests/bench/api_boot.sh $(BUILD) 10
 	@tests/bench/run.sh $(BUILD)
 	@tests/bench/run_blk.sh $(BUILD)
+	@tests/bench/run_net.sh $(BUILD)
 
 fuzz:
 	@tests/fuzz/run.sh $(FUZZ_SECONDS)
