@@ -8,7 +8,8 @@ echo "integration: $(uname -r), /dev/kvm $( [ -c /dev/kvm ] && echo present || e
 log=$(mktemp /tmp/ember-suite.XXXXXX)
 status=0
 for t in tests/integration/run_guests.sh tests/integration/test_signals.sh tests/integration/test_linux.sh \
-	tests/integration/test_virtio.sh tests/integration/test_api.sh tests/integration/test_net.sh; do
+	tests/integration/test_virtio.sh tests/integration/test_api.sh tests/integration/test_net.sh \
+	tests/integration/test_vsock.sh; do
 	"$t" "$build" 2>&1 | tee -a "$log"
 	[ "${PIPESTATUS[0]}" = 0 ] || status=1
 done

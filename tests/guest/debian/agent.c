@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/vm_sockets.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <netinet/in.h>
@@ -1561,6 +1562,304 @@ static void sc_net_iperf(void)
 	finish(RB_POWER_OFF, "poweroff");
 }
 
+/* ---- virtio-vsock scenario ---- */
+
+#define VSOCK_CHUNK (64 * 1024)
+#define VSOCK_MAX_CONNECTS 64
+
+/* Shared with the per-connection children (MAP_SHARED). */
+static struct vsock_counts {
+	unsigned long conns, bytes, errors, active;
+} *vcount;
+
+static int vsock_listen(unsigned port)
+{
+	int s = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = port };
+	if (s < 0)
+		return -1;
+	if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 128) < 0) {
+		int e = errno;
+		close(s);
+		errno = e;
+		return -1;
+	}
+	return s;
+}
+
+/* The guest's own CID, from /dev/vsock; -1 if unknown. */
+static long vsock_local_cid(void)
+{
+	unsigned int cid = 0;
+	int fd = open("/dev/vsock", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int r = ioctl(fd, IOCTL_VM_SOCKETS_GET_LOCAL_CID, &cid);
+	close(fd);
+	return r < 0 ? -1 : (long)cid;
+}
+
+/* Child: echoes everything back until EOF (or a reset), then exits. */
+static void __attribute__((noreturn)) vsock_echo_child(int c, unsigned long id)
+{
+	static char buf[VSOCK_CHUNK];
+	unsigned long long total = 0;
+	int err = 0;
+	const char *step = "read";
+	for (;;) {
+		ssize_t n = read(c, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != ECONNRESET)
+			err = errno;
+		if (n <= 0)
+			break;
+		if (write_all(c, buf, n) < 0) {
+			if (errno != ECONNRESET && errno != EPIPE) {
+				err = errno;
+				step = "write";
+			}
+			break;
+		}
+		total += n;
+	}
+	close(c);
+	if (err) {
+		marker("vsock-echo-error conn=%lu step=%s errno=%s bytes=%llu", id, step, errname(err), total);
+		__atomic_add_fetch(&vcount->errors, 1, __ATOMIC_SEQ_CST);
+	}
+	__atomic_add_fetch(&vcount->bytes, total, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&vcount->conns, 1, __ATOMIC_SEQ_CST);
+	__atomic_sub_fetch(&vcount->active, 1, __ATOMIC_SEQ_CST);
+	_exit(err ? 1 : 0);
+}
+
+/* Child: a guest-initiated connection to the host (CID 2) port `port`.
+ * Sends "SEND <bytes>\n" and then <bytes> random bytes, reads the host's
+ * one-line answer "OK <bytes> <sha256>\n" and prints
+ * vsock-sent conn=I port=P bytes=N sha256=H reply-bytes=N reply-sha256=H
+ * (the connection is length-prefixed so no half-close is needed). */
+static void __attribute__((noreturn)) vsock_connect_child(int id, unsigned port, long mib)
+{
+	static char buf[VSOCK_CHUNK];
+	struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST, .svm_port = port };
+	unsigned long long total = 0, want = (unsigned long long)mib << 20;
+	char hex[65], reply[256], rb[32] = "?", rs[80] = "?";
+	struct hasher h;
+	const char *step = "socket";
+	double t0 = now_s();
+	int c = -1, tries = 0;
+
+	for (;;) { /* the host's listener may not be up yet: retry for 10 s */
+		c = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (c < 0)
+			goto fail;
+		step = "connect";
+		if (connect(c, (struct sockaddr *)&a, sizeof(a)) == 0)
+			break;
+		int e = errno;
+		close(c);
+		c = -1;
+		errno = e;
+		if (++tries >= 50 || (e != ECONNRESET && e != ECONNREFUSED && e != ETIMEDOUT && e != EINTR))
+			goto fail;
+		usleep(200 * 1000);
+	}
+	double t1 = now_s();
+	step = "hasher";
+	if (hasher_start(&h) < 0)
+		goto fail;
+	snprintf(reply, sizeof(reply), "SEND %llu\n", want);
+	step = "write";
+	if (write_all(c, reply, strlen(reply)) < 0)
+		goto fail;
+	while (total < want) {
+		size_t n = want - total < sizeof(buf) ? want - total : sizeof(buf);
+		for (size_t off = 0; off < n;) {
+			ssize_t r = getrandom(buf + off, n - off, 0);
+			if (r > 0)
+				off += r;
+		}
+		step = "hash";
+		if (write_all(h.in, buf, n) < 0)
+			goto fail;
+		step = "write";
+		if (write_all(c, buf, n) < 0)
+			goto fail;
+		total += n;
+	}
+	step = "sha256sum";
+	if (hasher_end(&h, hex) < 0)
+		goto fail;
+	step = "reply";
+	size_t len = 0;
+	while (len < sizeof(reply) - 1) {
+		ssize_t n = read(c, reply + len, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = ENODATA;
+			goto fail;
+		}
+		if (reply[len] == '\n')
+			break;
+		len++;
+	}
+	reply[len] = '\0';
+	if (sscanf(reply, "OK %31s %79s", rb, rs) != 2) {
+		errno = EPROTO;
+		goto fail;
+	}
+	double t2 = now_s();
+	close(c);
+	marker("vsock-sent conn=%d port=%u bytes=%llu sha256=%s reply-bytes=%s reply-sha256=%s connect-ms=%.1f MBps=%.1f",
+	       id, port, total, hex, rb, rs, (t1 - t0) * 1000, t2 > t1 ? total / (t2 - t1) / 1e6 : 0.0);
+	_exit(0);
+fail:
+	marker("vsock-connect-failed conn=%d port=%u step=%s errno=%s tries=%d bytes=%llu", id, port, step,
+	       errname(errno), tries, total);
+	_exit(1);
+}
+
+static void __attribute__((noreturn)) vsock_timeout(int sig)
+{
+	(void)sig;
+	marker("vsock-failed timeout");
+	finish(RB_POWER_OFF, "poweroff");
+}
+
+/* vsock-echo: listens on AF_VSOCK port ember.vsock_port (5000) and echoes
+ * every connection back until EOF, each in its own child, any number at
+ * once; marker vsock-listening port=P control=P+1 cid=<local CID> once it
+ * listens. With ember.vsock_connect=P it then also opens
+ * ember.vsock_connects (1) connections to the host (CID 2) port P at once,
+ * each sending ember.vsock_mib MiB (1) (vsock-sent ..., then
+ * vsock-connect-done n= ok=). A connection to port P+1 ends it:
+ * vsock-control-end, the children are waited for (10 s), vsock-done
+ * conns=N bytes=B errors=E, power off. ember.vsock_timeout seconds (300)
+ * bound the whole scenario. */
+static void sc_vsock_echo(void)
+{
+	struct sigaction sa = { .sa_handler = vsock_timeout };
+	unsigned port = (unsigned)cmdline_long("ember.vsock_port", 5000);
+	long connect_port = cmdline_long("ember.vsock_connect", -1);
+	long nconnect = cmdline_long("ember.vsock_connects", 1);
+	long mib = cmdline_long("ember.vsock_mib", 1);
+	pid_t cpids[VSOCK_MAX_CONNECTS];
+	int ncp = 0, cok = 0, cdone = 0, l[2];
+	unsigned long next_id = 0;
+
+	sigaction(SIGALRM, &sa, NULL);
+	alarm((unsigned)cmdline_long("ember.vsock_timeout", 300));
+	signal(SIGPIPE, SIG_IGN);
+	vcount = mmap(NULL, sizeof(*vcount), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (vcount == MAP_FAILED) {
+		marker("vsock-failed mmap errno=%s", errname(errno));
+		finish(RB_POWER_OFF, "poweroff");
+	}
+	wait_dev("/dev/vsock");
+	l[0] = vsock_listen(port);
+	if (l[0] < 0) {
+		marker("vsock-failed listen port=%u errno=%s", port, errname(errno));
+		finish(RB_POWER_OFF, "poweroff");
+	}
+	l[1] = vsock_listen(port + 1);
+	if (l[1] < 0) {
+		marker("vsock-failed listen port=%u errno=%s", port + 1, errname(errno));
+		finish(RB_POWER_OFF, "poweroff");
+	}
+	marker("vsock-listening port=%u control=%u cid=%ld", port, port + 1, vsock_local_cid());
+
+	if (connect_port > 0) {
+		if (nconnect < 1)
+			nconnect = 1;
+		if (nconnect > VSOCK_MAX_CONNECTS)
+			nconnect = VSOCK_MAX_CONNECTS;
+		for (int i = 0; i < nconnect; i++) {
+			pid_t pid = fork();
+			if (pid == 0) {
+				close(l[0]);
+				close(l[1]);
+				vsock_connect_child(i, (unsigned)connect_port, mib);
+			}
+			if (pid < 0) {
+				marker("vsock-connect-failed conn=%d step=fork errno=%s", i, errname(errno));
+				break;
+			}
+			cpids[ncp++] = pid;
+		}
+		if (!ncp)
+			marker("vsock-connect-done n=0 ok=0");
+	}
+
+	for (;;) {
+		struct pollfd pfd[2] = { { .fd = l[0], .events = POLLIN }, { .fd = l[1], .events = POLLIN } };
+		int st;
+		pid_t pid;
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+			for (int i = 0; i < ncp; i++) {
+				if (cpids[i] == pid) {
+					cpids[i] = 0;
+					cdone++;
+					if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+						cok++;
+					if (cdone == ncp)
+						marker("vsock-connect-done n=%d ok=%d", ncp, cok);
+				}
+			}
+		}
+		int r = poll(pfd, 2, 200);
+		if (r < 0 && errno != EINTR) {
+			marker("vsock-failed poll errno=%s", errname(errno));
+			break;
+		}
+		if (r <= 0)
+			continue;
+		if (pfd[1].revents & POLLIN) {
+			int c = accept4(l[1], NULL, NULL, SOCK_CLOEXEC);
+			if (c >= 0) {
+				close(c);
+				marker("vsock-control-end");
+				break;
+			}
+		}
+		if (pfd[0].revents & POLLIN) {
+			int c = accept4(l[0], NULL, NULL, SOCK_CLOEXEC);
+			if (c < 0) {
+				if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+					marker("vsock-echo-error step=accept errno=%s", errname(errno));
+				continue;
+			}
+			__atomic_add_fetch(&vcount->active, 1, __ATOMIC_SEQ_CST);
+			pid = fork();
+			if (pid == 0) {
+				close(l[0]);
+				close(l[1]);
+				vsock_echo_child(c, next_id);
+			}
+			if (pid < 0) {
+				marker("vsock-echo-error step=fork errno=%s", errname(errno));
+				__atomic_sub_fetch(&vcount->active, 1, __ATOMIC_SEQ_CST);
+			}
+			next_id++;
+			close(c);
+		}
+	}
+	close(l[0]);
+	close(l[1]);
+	/* Children still running get 10 s, then are killed. */
+	double end = now_s() + 10;
+	while (now_s() < end && waitpid(-1, NULL, WNOHANG) >= 0)
+		usleep(50 * 1000);
+	long left = (long)__atomic_load_n(&vcount->active, __ATOMIC_SEQ_CST);
+	if (left > 0)
+		kill(-1, SIGKILL);
+	marker("vsock-done conns=%lu accepted=%lu bytes=%lu errors=%lu killed=%ld", vcount->conns, next_id,
+	       vcount->bytes, vcount->errors, left);
+	finish(RB_POWER_OFF, "poweroff");
+}
+
 /* ---- root file system switch (ember.root=/dev/vdX) ---- */
 
 static void __attribute__((noreturn)) root_fail(const char *step)
@@ -1638,6 +1937,7 @@ static const struct scenario {
 	{ "ticker", sc_ticker },
 	{ "net", sc_net },
 	{ "net-iperf", sc_net_iperf },
+	{ "vsock-echo", sc_vsock_echo },
 };
 
 int main(void)
