@@ -28,7 +28,11 @@
 struct vsock_config {
 	uint64_t guest_cid; /* >= 3 */
 	const char *uds_path; /* the device binds and listens here; unlinked on destroy */
+	/* How long a host program may take to send its "CONNECT <port>\n"
+	 * line before it is dropped; 0 means VSOCK_CONNECT_TIMEOUT_MS. */
+	uint32_t connect_timeout_ms;
 };
+#define VSOCK_CONNECT_TIMEOUT_MS 2000
 
 /* Counters for metrics, named as Firecracker's vsock metrics; they only
  * grow. Bumped on the thread serving the device, read from any thread. */

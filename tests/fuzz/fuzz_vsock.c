@@ -1,0 +1,200 @@
+/* libFuzzer target for what a guest controls on virtio-vsock: hostile TX
+ * packets (headers, lengths, ops, ports, credit) in hostile RX/TX/event
+ * rings, with real Unix sockets on the host side: a program listening on
+ * port 1 (so REQUESTs connect), optionally a host program that sends
+ * "CONNECT 1", writes data or hangs up. The input is a header and then
+ * the guest's RAM:
+ *   [0]  queue sizes: log2 RX (low nibble), log2 TX (high nibble), mod 9
+ *   [1]  bit0 EVENT_IDX, bit1 a host program connects, bit2 save+restore,
+ *        bit3 host programs write data, bit4 they hang up, bit5 reset at the end
+ *   [2..13] RX desc, avail, used, TX desc, avail, used (u16 each)
+ *   [14..15] event queue desc (avail +0x100, used +0x200, 4 entries)
+ * tests/fuzz/corpus/fuzz_vsock/ holds seeds with valid rings and packets
+ * (tests/fuzz/gen_vsock_seeds.py). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "devices/virtio/vsock.h"
+#include "vmm/log.h"
+
+#define RAM_SIZE (64u * 1024)
+#define HEADER 16u
+#define MAX_HOST 16
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static uint8_t ram[RAM_SIZE] __attribute__((aligned(4096)));
+static char uds[128];
+static int port1 = -1;
+
+static void reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
+{
+	pthread_mutex_lock(&t->dev.lock);
+	t->dev.ops->write(&t->dev, off, (const uint8_t *)&v, 4);
+	pthread_mutex_unlock(&t->dev.lock);
+}
+
+static uint16_t u16_at(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return v;
+}
+
+static void setup_queue(struct virtio_mmio *t, unsigned q, unsigned num, uint16_t desc, uint16_t avail,
+			uint16_t used)
+{
+	reg(t, VIRTIO_MMIO_QUEUE_SEL, q);
+	reg(t, VIRTIO_MMIO_QUEUE_NUM, num);
+	reg(t, VIRTIO_MMIO_QUEUE_DESC_LOW, desc);
+	reg(t, VIRTIO_MMIO_QUEUE_DRIVER_LOW, avail);
+	reg(t, VIRTIO_MMIO_QUEUE_DEVICE_LOW, used);
+	reg(t, VIRTIO_MMIO_QUEUE_READY, 1);
+}
+
+static int unix_socket(const char *path, bool do_listen)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	if (do_listen ? bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 64)
+		      : connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool once(void)
+{
+	static char dir[] = "/tmp/ember-fuzz-vsock-XXXXXX";
+	char p[160];
+
+	if (port1 >= 0)
+		return true;
+	/* Hostile rings make the transport log each NEEDS_RESET. */
+	log_configure(&(struct log_options){ .off = true });
+	signal(SIGPIPE, SIG_IGN);
+	if (!mkdtemp(dir))
+		return false;
+	snprintf(uds, sizeof(uds), "%s/v", dir);
+	snprintf(p, sizeof(p), "%s_1", uds);
+	port1 = unix_socket(p, true);
+	return port1 >= 0;
+}
+
+static void events(struct virtio_mmio *t)
+{
+	for (int i = 0; i < 4; i++)
+		virtio_mmio_backend_event(t);
+}
+
+static void host_side(const uint8_t *h, int *fds, unsigned *n)
+{
+	int fd;
+
+	while (*n < MAX_HOST && (fd = accept4(port1, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+		fds[(*n)++] = fd;
+	for (unsigned i = 0; i < *n; i++) {
+		if (fds[i] < 0)
+			continue;
+		if (h[1] & 8)
+			(void)!send(fds[i], ram, 100 + 700 * i, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if ((h[1] & 16) && (i & 1)) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+	}
+}
+
+static void drive(struct virtio_mmio *t, const uint8_t *h)
+{
+	uint64_t f = VIRTIO_BIT(VIRTIO_F_VERSION_1) | ((h[1] & 1) ? VIRTIO_BIT(VIRTIO_F_EVENT_IDX) : 0);
+	uint32_t s = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
+	uint16_t ev = u16_at(h + 14);
+	int fds[MAX_HOST];
+	unsigned n = 0;
+
+	reg(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	reg(t, VIRTIO_MMIO_STATUS, s);
+	reg(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	reg(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
+	reg(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	reg(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
+	reg(t, VIRTIO_MMIO_STATUS, s |= VIRTIO_STATUS_FEATURES_OK);
+	setup_queue(t, VIRTIO_VSOCK_RXQ, 1u << ((h[0] & 15) % 9), u16_at(h + 2), u16_at(h + 4), u16_at(h + 6));
+	setup_queue(t, VIRTIO_VSOCK_TXQ, 1u << ((h[0] >> 4) % 9), u16_at(h + 8), u16_at(h + 10),
+		    u16_at(h + 12));
+	setup_queue(t, VIRTIO_VSOCK_EVQ, 4, ev, (uint16_t)(ev + 0x100), (uint16_t)(ev + 0x200));
+	reg(t, VIRTIO_MMIO_STATUS, s | VIRTIO_STATUS_DRIVER_OK);
+	if (h[1] & 2) {
+		int c = unix_socket(uds, false);
+
+		if (c >= 0) {
+			(void)!send(c, "CONNECT 1\nhello", 15, MSG_NOSIGNAL);
+			fds[n++] = c;
+		}
+	}
+	events(t);
+	virtio_mmio_notify(t, VIRTIO_VSOCK_TXQ);
+	host_side(h, fds, &n);
+	events(t);
+	virtio_mmio_notify(t, VIRTIO_VSOCK_RXQ);
+	if (h[1] & 4) {
+		struct state_writer w;
+		struct state_reader r;
+
+		state_writer_init(&w);
+		if (!t->dev.ops->save(&t->dev, &w)) {
+			state_reader_init(&r, w.buf, w.len);
+			t->dev.ops->restore(&t->dev, &r);
+		}
+		state_writer_free(&w);
+	}
+	events(t);
+	virtio_mmio_notify(t, VIRTIO_VSOCK_EVQ);
+	virtio_mmio_notify(t, VIRTIO_VSOCK_TXQ);
+	events(t);
+	if (h[1] & 32)
+		reg(t, VIRTIO_MMIO_STATUS, 0);
+	for (unsigned i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct vsock_config cfg = { .guest_cid = 3, .uds_path = uds };
+	struct guest_mem mem;
+	struct virtio_mmio *t;
+	size_t body;
+	char junk[4096];
+
+	if (size < HEADER || !once())
+		return 0;
+	body = size - HEADER < RAM_SIZE ? size - HEADER : RAM_SIZE;
+	memset(ram, 0, sizeof(ram));
+	memcpy(ram, data + HEADER, body);
+	guest_mem_init(&mem);
+	guest_mem_add_region(&mem, 0, RAM_SIZE, ram);
+	if (!vsock_create(&mem, &cfg, NULL, &t)) {
+		drive(t, data);
+		t->dev.ops->destroy(&t->dev);
+	}
+	/* Connections the device made and dropped: accept and close. */
+	for (int fd; (fd = accept4(port1, NULL, NULL, SOCK_NONBLOCK)) >= 0;) {
+		while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+			;
+		close(fd);
+	}
+	return 0;
+}
