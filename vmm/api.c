@@ -310,7 +310,10 @@ static void put_vsock(struct route_ctx *c)
 		reply_error(c->out);
 		return;
 	}
-	reply_fault(c->out, 400, "vsock: virtio-vsock is not implemented yet");
+	/* The socket is bound at InstanceStart, as the TAP is opened then. */
+	c->ctl->spec.vsock = v;
+	c->ctl->spec.vsock.present = true;
+	reply_empty(c->out);
 }
 
 static void put_entropy(struct route_ctx *c)

@@ -105,6 +105,43 @@ bad:
 				"control characters; not '.' or '..')");
 }
 
+/* --vsock cid=N,uds=PATH: both keys, once each. */
+static int parse_vsock(const char *text, struct spec_vsock *out)
+{
+	struct spec_vsock v = { .present = true };
+	bool have_cid = false, have_uds = false;
+	char copy[SPEC_PATH_MAX + 32], *save = NULL;
+	uint64_t cid;
+	int ret;
+
+	if (out->present)
+		return err_set(-EINVAL, "--vsock: given twice (one vsock device per VM)");
+	if (strlen(text) >= sizeof(copy))
+		return err_set(-EINVAL, "--vsock: too long");
+	strcpy(copy, text);
+	for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(item, "cid=", 4) && !have_cid) {
+			if ((ret = parse_u64("--vsock cid=", item + 4, 3, UINT32_MAX, &cid)))
+				return ret;
+			v.guest_cid = (uint32_t)cid;
+			have_cid = true;
+		} else if (!strncmp(item, "uds=", 4) && !have_uds && item[4]) {
+			/* The device binds this path and connects to PATH_<port>:
+			 * leave room in sun_path for the suffix. */
+			if (strlen(item + 4) > 96)
+				return err_set(-EINVAL, "--vsock uds=: longer than 96 bytes (a Unix socket path)");
+			strcpy(v.uds_path, item + 4);
+			have_uds = true;
+		} else {
+			return err_set(-EINVAL, "--vsock: unexpected '%.32s' (cid=N,uds=PATH, each once)", item);
+		}
+	}
+	if (!have_cid || !have_uds)
+		return err_set(-EINVAL, "--vsock: needs cid=N (>= 3) and uds=PATH");
+	*out = v;
+	return 0;
+}
+
 /* One --net value's keys, pointing into a private copy of it. */
 struct net_keys {
 	const char *tap, *mac, *id, *subnet;
@@ -313,6 +350,11 @@ int cli_parse(int argc, char *const argv[], struct cli_options *out)
 			}
 			if (!ret)
 				out->nr_drives++;
+		} else if (flag_is(arg, "--vsock")) {
+			ret = take_value(argc, argv, &i, "--vsock", &v);
+			note_shortcut(out, "--vsock");
+			if (!ret)
+				ret = parse_vsock(v, &out->vsock);
 		} else if (flag_is(arg, "--net")) {
 			ret = take_value(argc, argv, &i, "--net", &v);
 			note_shortcut(out, "--net");
@@ -413,6 +455,8 @@ static int shortcuts_to_spec(const struct cli_options *opt, struct vm_spec *spec
 			return err_wrap(ret, "--net %s", opt->nets[i].host_dev_name);
 	if (opt->rng)
 		spec->entropy.present = true;
+	if (opt->vsock.present)
+		spec->vsock = opt->vsock;
 	return 0;
 }
 
@@ -483,6 +527,10 @@ void cli_print_usage(FILE *f)
 		"                       guest writes; NAME (<= 20 chars: letters, digits, _)\n"
 		"                       answers GET_ID and is the API's drive_id\n"
 		"  --rng                a virtio-rng device fed by the host's getrandom()\n"
+		"  --vsock cid=N,uds=PATH\n"
+		"                       a virtio-vsock device with guest CID N (>= 3); host\n"
+		"                       programs connect to PATH and send \"CONNECT <port>\\n\";\n"
+		"                       guest connections to host port P go to PATH_P\n"
 		"  --net tap=NAME[,mac=aa:bb:cc:dd:ee:ff][,id=IFACE]\n"
 		"                       a virtio-net NIC on the TAP NAME (opened, or created if\n"
 		"                       ember may); IFACE is the API's iface_id (default ethN\n"

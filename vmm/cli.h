@@ -38,6 +38,8 @@ struct cli_options {
 	 * checked and, for id=,subnet=, derived with net_alloc. */
 	struct spec_net nets[SPEC_MAX_NETS];
 	unsigned nr_nets;
+	/* --vsock cid=N,uds=PATH (vsock.present set when given). */
+	struct spec_vsock vsock;
 	/* Print VM-exit counters by reason when the VM stops. */
 	bool print_exit_stats;
 

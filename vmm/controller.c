@@ -89,10 +89,8 @@ static int add_devices(struct controller *ctl)
 	const struct vm_spec *spec = &ctl->spec;
 	int ret = 0;
 
-	/* The guest has no vsock or balloon device model yet: refusing is
-	 * better than booting a VM without the devices it was promised. */
-	if (spec->vsock.present)
-		return err_set(-ENOTSUP, "vsock: virtio-vsock is not implemented yet");
+	/* The guest has no balloon device model yet: refusing is better than
+	 * booting a VM without the device it was promised. */
 	if (spec->balloon.present)
 		return err_set(-ENOTSUP, "balloon: the balloon device is not implemented yet");
 	for (unsigned i = 0; i < spec->nr_drives && !ret; i++) {
@@ -114,6 +112,8 @@ static int add_devices(struct controller *ctl)
 		if (ret)
 			ret = err_wrap(ret, "network-interfaces[%u]", i);
 	}
+	if (!ret && spec->vsock.present && (ret = vm_virtio_add_vsock(ctl->vm, &spec->vsock)))
+		ret = err_wrap(ret, "vsock");
 	if (!ret && spec->entropy.present)
 		ret = vm_virtio_add_rng(ctl->vm);
 	return ret;

@@ -182,6 +182,7 @@ static int put_devices(json_t *root, const struct vm *vm, struct metrics_seen *n
 	uint64_t rng_now[RNG_STAT_COUNT] = { 0 }, rng_seen[RNG_STAT_COUNT] = { 0 };
 	uint64_t net_now[NET_STAT_COUNT] = { 0 }, net_seen[NET_STAT_COUNT] = { 0 };
 	uint64_t uart_now[SERIAL_STAT_COUNT] = { 0 };
+	uint64_t vsock_now[VSOCK_STAT_COUNT] = { 0 };
 	int ret = 0;
 
 	for (unsigned i = 0; vm && i < vm->nr_virtio && i < RESOURCES_MAX_VIRTIO; i++) {
@@ -210,6 +211,11 @@ static int put_devices(json_t *root, const struct vm *vm, struct metrics_seen *n
 			}
 			snprintf(key, sizeof(key), "net_%s", v->id);
 			ret |= put_obj(root, key, counters(vm_virtio_net_stat_names(), NET_STAT_COUNT, st.v, seen->net[i]));
+		} else if (v->dev->ops->device_id == VIRTIO_ID_VSOCK) {
+			struct vsock_stats st;
+
+			vsock_get_stats(v->dev, &st);
+			memcpy(vsock_now, st.v, sizeof(st.v));
 		} else if (v->dev->ops->device_id == VIRTIO_ID_RNG) {
 			struct rng_stats st;
 
@@ -224,6 +230,8 @@ static int put_devices(json_t *root, const struct vm *vm, struct metrics_seen *n
 	ret |= put_obj(root, "block", counters(blk_stat_names, BLK_STAT_COUNT, blk_now, blk_seen));
 	ret |= put_obj(root, "net", counters(vm_virtio_net_stat_names(), NET_STAT_COUNT, net_now, net_seen));
 	ret |= put_obj(root, "entropy", counters(rng_stat_names, RNG_STAT_COUNT, rng_now, rng_seen));
+	memcpy(next->vsock, vsock_now, sizeof(vsock_now));
+	ret |= put_obj(root, "vsock", counters(vsock_stat_names, VSOCK_STAT_COUNT, vsock_now, seen->vsock));
 	if (vm && vm->serial) {
 		struct serial_stats st;
 
@@ -359,6 +367,7 @@ int metrics_flush(struct metrics *m, const struct vm *vm)
 		memset(m->seen.blk, 0, sizeof(m->seen.blk));
 		memset(m->seen.rng, 0, sizeof(m->seen.rng));
 		memset(m->seen.net, 0, sizeof(m->seen.net));
+		memset(m->seen.vsock, 0, sizeof(m->seen.vsock));
 		memset(m->seen.uart, 0, sizeof(m->seen.uart));
 		memset(m->seen.exits, 0, sizeof(m->seen.exits));
 		m->vm = vm;

@@ -36,6 +36,7 @@
 #include "devices/virtio/blk.h"
 #include "devices/virtio/net.h"
 #include "devices/virtio/rng.h"
+#include "devices/virtio/vsock.h"
 #include "hal/hal.h"
 #include "vmm/resources.h"
 #include "vmm/vcpu.h"
@@ -50,6 +51,7 @@ struct metrics_seen {
 	uint64_t api[METRICS_API_SLOTS][2]; /* [slot][0: count, 1: fails] */
 	uint64_t blk[RESOURCES_MAX_VIRTIO][BLK_STAT_COUNT]; /* by vm->virtio index */
 	uint64_t rng[RESOURCES_MAX_VIRTIO][RNG_STAT_COUNT];
+	uint64_t vsock[VSOCK_STAT_COUNT]; /* one vsock device per VM */
 	uint64_t net[RESOURCES_MAX_VIRTIO][NET_STAT_COUNT];
 	uint64_t uart[SERIAL_STAT_COUNT];
 	uint64_t exits[HAL_EXIT_UNKNOWN + 1];

@@ -10,6 +10,7 @@
 
 #include "devices/virtio/blk.h"
 #include "devices/virtio/net.h"
+#include "devices/virtio/vsock.h"
 #include "devices/virtio/rng.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
@@ -211,6 +212,21 @@ static int create_net(struct vm *vm, struct vm_virtio *v, const void *arg, const
 	}
 	v->tap = cfg.tap;
 	return 0;
+}
+
+static int create_vsock(struct vm *vm, struct vm_virtio *v, const void *arg,
+			const struct virtio_mmio_hooks *hooks, struct virtio_mmio **out)
+{
+	const struct spec_vsock *s = arg;
+	struct vsock_config cfg = { .guest_cid = s->guest_cid, .uds_path = s->uds_path };
+
+	(void)v;
+	return vsock_create(&vm->mem, &cfg, hooks, out);
+}
+
+int vm_virtio_add_vsock(struct vm *vm, const struct spec_vsock *s)
+{
+	return vm_virtio_add(vm, create_vsock, s, "vsock");
 }
 
 int vm_virtio_add_blk(struct vm *vm, const struct drive_spec *drive)

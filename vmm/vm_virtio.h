@@ -17,6 +17,7 @@
 struct vm;
 struct vm_virtio;
 struct spec_net;
+struct spec_vsock;
 struct net_stats;
 
 /* The longest device id kept for metrics: an API iface_id (SPEC_ID_MAX). */
@@ -45,6 +46,8 @@ struct vm_virtio {
 
 int vm_virtio_add_blk(struct vm *vm, const struct drive_spec *drive);
 int vm_virtio_add_rng(struct vm *vm);
+/* Binds the Unix socket at s->uds_path; the device unlinks it on teardown. */
+int vm_virtio_add_vsock(struct vm *vm, const struct spec_vsock *s);
 /* A virtio-net NIC on the TAP n->host_dev_name, opened through the HAL,
  * with n->guest_mac (if any) and n->mtu (0: not advertised; else 68..65535).
  * The device watches the TAP itself: its event_fd goes on the loop in

@@ -266,10 +266,14 @@ static void test_unimplemented_devices_are_refused_after_checking(void **state)
 	assert_int_equal(call(f, "PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\"}"), 400);
 	assert_string_equal(fault(f), PRE_BOOT);
 	assert_int_equal(f->ctl.spec.nr_nets, 1);
-	assert_int_equal(call(f, "PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}"), 400);
-	assert_non_null(strstr(fault(f), "not implemented"));
 	assert_int_equal(call(f, "PUT", "/vsock", "{\"guest_cid\": 2, \"uds_path\": \"/tmp/v.sock\"}"), 400);
 	assert_non_null(strstr(fault(f), "guest_cid"));
+	assert_false(f->ctl.spec.vsock.present);
+	assert_int_equal(call(f, "PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}"), 204);
+	assert_true(f->ctl.spec.vsock.present);
+	assert_int_equal(f->ctl.spec.vsock.guest_cid, 3);
+	assert_int_equal(call(f, "GET", "/vm/config", NULL), 200);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(f->json, "vsock"), "guest_cid")), 3);
 }
 
 static void test_network_interface_boot_and_patch(void **state)
@@ -346,18 +350,23 @@ static void test_start_needs_a_boot_source(void **state)
 static void test_boot_pause_resume_and_post_boot_rules(void **state)
 {
 	struct fixture *f = *state;
-	char body[256];
+	char body[256], uds[128];
 
 	put_boot_source(f);
 	snprintf(body, sizeof(body),
 		 "{\"drive_id\": \"root\", \"path_on_host\": \"%s\", \"is_root_device\": true}", f->disk);
 	assert_int_equal(call(f, "PUT", "/drives/root", body), 204);
 	assert_int_equal(call(f, "PUT", "/entropy", "{}"), 204);
+	snprintf(uds, sizeof(uds), "%s/v.sock", f->dir);
+	snprintf(body, sizeof(body), "{\"guest_cid\": 3, \"uds_path\": \"%s\"}", uds);
+	assert_int_equal(call(f, "PUT", "/vsock", body), 204);
+	assert_int_equal(access(uds, F_OK), -1); /* bound at InstanceStart, not before */
 	assert_int_equal(call(f, "PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 64}"), 204);
 	assert_int_equal(call(f, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 204);
 	assert_int_equal(f->ctl.state, CONTROLLER_RUNNING);
 	assert_int_equal(f->ctl.vm->nr_vcpus, 2);
-	assert_int_equal(f->ctl.vm->nr_virtio, 2); /* the drive and the rng */
+	assert_int_equal(f->ctl.vm->nr_virtio, 3); /* the drive, the vsock and the rng */
+	assert_int_equal(access(uds, F_OK), 0);
 	assert_int_equal(call(f, "GET", "/", NULL), 200);
 	assert_string_equal(str(f, "state"), "Running");
 	assert_int_equal(call(f, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 400);
@@ -419,6 +428,7 @@ static void test_metrics_flush_over_the_api(void **state)
 	assert_non_null(f->json);
 	/* Two PUT /metrics (one failed), one GET /, and the flush itself. */
 	assert_true(json_is_object(json_object_get(f->json, "put_api_requests")));
+	assert_true(json_is_object(json_object_get(f->json, "vsock"))); /* zeros without a device */
 	assert_true(json_integer_value(json_object_get(json_object_get(f->json, "get_api_requests"),
 						       "instance_info_count")) >= 1);
 }

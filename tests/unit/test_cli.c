@@ -270,6 +270,37 @@ static void test_net_derived_form(void **state)
 	assert_non_null(strstr(cmdline, "::eth1:off"));
 }
 
+static void test_vsock_flag(void **state)
+{
+	static struct cli_options o;
+	static struct vm_spec spec;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--vsock", "cid=7,uds=/tmp/v.sock"), 0);
+	assert_true(o.vsock.present);
+	assert_int_equal(o.vsock.guest_cid, 7);
+	assert_string_equal(o.vsock.uds_path, "/tmp/v.sock");
+	vm_spec_init(&spec);
+	assert_int_equal(cli_to_spec(&o, &spec), 0);
+	assert_true(spec.vsock.present);
+	assert_int_equal(spec.vsock.guest_cid, 7);
+	assert_string_equal(spec.vsock.uds_path, "/tmp/v.sock");
+	expect_refused(PARSE(&o, "--kernel", "k", "--vsock", "cid=2,uds=/tmp/v"), "out of range");
+	expect_refused(PARSE(&o, "--kernel", "k", "--vsock", "cid=4294967296,uds=/tmp/v"), "out of range");
+	expect_refused(PARSE(&o, "--kernel", "k", "--vsock", "cid=3"), "needs cid=N");
+	expect_refused(PARSE(&o, "--kernel", "k", "--vsock", "uds=/tmp/v"), "needs cid=N");
+	expect_refused(PARSE(&o, "--kernel", "k", "--vsock", "cid=3,cid=4,uds=/tmp/v"), "unexpected 'cid=4'");
+	expect_refused(PARSE(&o, "--kernel", "k", "--vsock", "cid=3,uds="), "unexpected 'uds='");
+	expect_refused(PARSE(&o, "--kernel", "k", "--vsock", "cid=3,uds=/tmp/v,x=1"), "unexpected 'x=1'");
+	expect_refused(PARSE(&o, "--kernel", "k", "--vsock", "cid=3,uds=/tmp/a", "--vsock", "cid=4,uds=/tmp/b"),
+		       "given twice");
+	expect_refused(PARSE(&o, "--kernel", "k", "--vsock",
+			     "cid=3,uds=/tmp/0123456789012345678901234567890123456789012345678901234567890123456789"
+			     "0123456789012345678901234567"),
+		       "longer than 96");
+	expect_refused(PARSE(&o, "--config-file", "f.json", "--vsock", "cid=3,uds=/tmp/v"), "--vsock");
+}
+
 static void test_net_refusals(void **state)
 {
 	static struct cli_options o;
@@ -438,6 +469,7 @@ int main(void)
 		cmocka_unit_test(test_net_tap_form),
 		cmocka_unit_test(test_net_derived_form),
 		cmocka_unit_test(test_net_refusals),
+		cmocka_unit_test(test_vsock_flag),
 		cmocka_unit_test(test_too_many_nets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
