@@ -390,6 +390,62 @@ static void test_buffer_ring_wraps(void **state)
 	vs_fx_free(fx);
 }
 
+/* The host program dies: with guest data still buffered (the flush
+ * fails) or with none (the next write fails). Either way the guest gets
+ * an RST, and nothing is left behind. */
+static void test_host_program_dies_with_data_in_flight(void **state)
+{
+	struct fx *fx = vs_fx_new();
+	int lfd = vs_host_listen(fx, 3), s, small = 4096;
+	uint8_t *out = vs_pattern(VSOCK_MAX_PAYLOAD, 1);
+	struct vsock_conn *c;
+
+	(void)state;
+	s = vs_guest_connect(fx, lfd, 3);
+	c = vsock_conn_find(vsock_of(fx->t), 3, 1000);
+	assert_int_equal(setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	vs_guest_send(fx, VSOCK_OP_RW, 1000, 3, 0, out, VSOCK_MAX_PAYLOAD);
+	assert_true(c->buf_len > 0);
+	close(s);
+	vs_pump(fx);
+	vs_rx_post(fx, 1, 4096);
+	vs_expect_op(fx, VSOCK_OP_RST, 3, 1000);
+	assert_int_equal(vs_vstat(fx, VSOCK_STAT_CONNS_KILLED), 1);
+	s = vs_guest_connect(fx, lfd, 3);
+	close(s);
+	vs_guest_send(fx, VSOCK_OP_RW, 1000, 3, 0, out, 100);
+	vs_rx_post(fx, 1, 4096);
+	vs_expect_op(fx, VSOCK_OP_RST, 3, 1000);
+	assert_int_equal(vs_vstat(fx, VSOCK_STAT_CONNS_KILLED), 2);
+	assert_int_equal(vsock_of(fx->t)->nr_conns, 0);
+	close(lfd);
+	free(out);
+	vs_fx_free(fx);
+}
+
+/* Host ports for host programs wrap within their range and skip those
+ * in use. */
+static void test_local_ports_wrap_and_stay_unique(void **state)
+{
+	struct fx *fx = vs_fx_new();
+	uint32_t a, b, c;
+	int sa, sb, sc;
+
+	(void)state;
+	vsock_of(fx->t)->next_local_port = VSOCK_LOCAL_PORT_LAST;
+	sa = vs_host_connect(fx, 5, &a);
+	sb = vs_host_connect(fx, 5, &b);
+	assert_int_equal(a, VSOCK_LOCAL_PORT_LAST);
+	assert_int_equal(b, VSOCK_LOCAL_PORT_FIRST);
+	vsock_of(fx->t)->next_local_port = VSOCK_LOCAL_PORT_LAST;
+	sc = vs_host_connect(fx, 6, &c);
+	assert_int_equal(c, VSOCK_LOCAL_PORT_FIRST + 1);
+	close(sa);
+	close(sb);
+	close(sc);
+	vs_fx_free(fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +457,8 @@ int main(void)
 		cmocka_unit_test(test_guest_exceeding_our_credit_is_reset),
 		cmocka_unit_test(test_buffered_data_reaches_a_slow_reader),
 		cmocka_unit_test(test_buffer_ring_wraps),
+		cmocka_unit_test(test_host_program_dies_with_data_in_flight),
+		cmocka_unit_test(test_local_ports_wrap_and_stay_unique),
 		cmocka_unit_test(test_credit_request),
 		cmocka_unit_test(test_shutdown_flags),
 	};
