@@ -109,6 +109,7 @@ bench: deps
 	@tests/bench/run.sh $(BUILD)
 	@tests/bench/run_blk.sh $(BUILD)
 	@tests/bench/run_net.sh $(BUILD)
+	@tests/bench/run_vsock.sh $(BUILD)
 
 fuzz:
 	@tests/fuzz/run.sh $(FUZZ_SECONDS)
