@@ -19,6 +19,7 @@
 # Needs real KVM and root: run it through tests/integration/runner/run-in-kvm.sh
 # (tests/bench/run_net.sh does). usage: net_guest.sh BUILD
 set -uo pipefail
+source "$(dirname "$0")/bench_lib.sh"
 build=${1:-build}
 rounds=${BENCH_ROUNDS:-3}
 secs=${BENCH_NET_SECS:-10}
@@ -133,37 +134,5 @@ for r in $(seq 1 "$rounds"); do
 	done
 done
 
-echo "medians:"
-[[ -f $tmp/all ]] || { echo "  no successful run"; exit 1; }
-awk '
-function median(a, n,   i, j, t) {
-	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
-	return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
-}
-{ k = ++n[$1]; for (m = 1; m <= 2; m++) v[$1, m, k] = $(m + 1) }
-END {
-	split("host-to-guest guest-to-host", name, " ")
-	printf "  %-22s %12s %12s %14s\n", "metric", "ember", "qemu", "ember/qemu"
-	for (m = 1; m <= 2; m++) {
-		for (i = 1; i <= 2; i++) {
-			vm = i == 1 ? "ember" : "qemu"; med[vm] = -1
-			if (!n[vm]) continue
-			for (k = 1; k <= n[vm]; k++) a[k] = v[vm, m, k]
-			med[vm] = median(a, n[vm])
-		}
-		printf("  %-22s %12s %12s %14s\n", name[m] " Mbit/s",
-			med["ember"] < 0 ? "-" : sprintf("%.1f", med["ember"]),
-			med["qemu"] < 0 ? "-" : sprintf("%.1f", med["qemu"]),
-			(med["ember"] > 0 && med["qemu"] > 0) ? sprintf("%.2f", med["ember"] / med["qemu"]) : "-")
-	}
-	printf "  (runs: ember %d, qemu %d of '"$rounds"' each)\n", n["ember"], n["qemu"]
-}' "$tmp/all"
-last=$tmp/ember.$rounds.log
-if [[ -f $last ]]; then
-	echo "ember VM exits during the last round:"
-	sed -nE 's/^ember: (vm exits.*)/  \1/p' "$last"
-fi
-nv=$(wc -w <<<"$vmms")
-bad=$((nv * rounds - $(wc -l <"$tmp/all")))
-echo "boots: $((nv * rounds)) total, $bad failed"
-[ "$bad" = 0 ]
+bench_medians "$tmp/all" "$rounds" 1 qemu "host-to-guest Mbit/s|guest-to-host Mbit/s" || exit 1
+bench_tail "$tmp" "$rounds" "$(wc -w <<<"$vmms")"

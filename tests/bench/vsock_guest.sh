@@ -26,6 +26,7 @@
 # Needs real KVM: run it through tests/integration/runner/run-in-kvm.sh
 # (tests/bench/run_vsock.sh does). usage: vsock_guest.sh BUILD
 set -uo pipefail
+source "$(dirname "$0")/bench_lib.sh"
 build=${1:-build}
 rounds=${BENCH_ROUNDS:-3}
 mib=${BENCH_VSOCK_MIB:-64}
@@ -212,37 +213,5 @@ for r in $(seq 1 "$rounds"); do
 	done
 done
 
-echo "medians:"
-[[ -f $tmp/all ]] || { echo "  no successful run"; exit 1; }
-awk '
-function median(a, n,   i, j, t) {
-	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
-	return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
-}
-{ k = ++n[$1]; for (m = 1; m <= 3; m++) v[$1, m, k] = $(m + 1) }
-END {
-	split("echo-MB/s set-up-to-OK-ms set-up-to-1st-byte-ms", name, " ")
-	printf "  %-24s %12s %12s %14s\n", "metric", "ember", "qemu-vhost", "ember/qemu"
-	for (m = 1; m <= 3; m++) {
-		for (i = 1; i <= 2; i++) {
-			vm = i == 1 ? "ember" : "qemu"; med[vm] = -1
-			if (!n[vm]) continue
-			for (k = 1; k <= n[vm]; k++) a[k] = v[vm, m, k]
-			med[vm] = median(a, n[vm])
-		}
-		printf("  %-24s %12s %12s %14s\n", name[m],
-			med["ember"] < 0 ? "-" : sprintf("%.2f", med["ember"]),
-			med["qemu"] < 0 ? "-" : sprintf("%.2f", med["qemu"]),
-			(med["ember"] > 0 && med["qemu"] > 0) ? sprintf("%.2f", med["ember"] / med["qemu"]) : "-")
-	}
-	printf "  (runs: ember %d, qemu %d of '"$rounds"' each; MB/s: above 1 is ember faster, ms: below 1 is)\n", n["ember"], n["qemu"]
-}' "$tmp/all"
-last=$tmp/ember.$rounds.log
-if [[ -f $last ]]; then
-	echo "ember VM exits during the last round:"
-	sed -nE 's/^ember: (vm exits.*)/  \1/p' "$last"
-fi
-nv=$(wc -w <<<"$vmms")
-bad=$((nv * rounds - $(wc -l <"$tmp/all")))
-echo "boots: $((nv * rounds)) total, $bad failed"
-[ "$bad" = 0 ]
+bench_medians "$tmp/all" "$rounds" 2 qemu-vhost "echo-MB/s|set-up-to-OK-ms|set-up-to-1st-byte-ms" "; MB/s: above 1 is ember faster, ms: below 1 is" || exit 1
+bench_tail "$tmp" "$rounds" "$(wc -w <<<"$vmms")"
