@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot/le.h"
 #include "vmm/log.h"
 
 /* ---- CRC-64/XZ ---- */
@@ -42,17 +43,7 @@ uint64_t snap_crc64(uint64_t crc, const void *data, size_t len)
 
 static uint64_t get_le(const uint8_t *p, unsigned bytes)
 {
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static void set_le(uint8_t *p, uint64_t v, unsigned bytes)
-{
-	for (unsigned i = 0; i < bytes; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
+	return bytes == 2 ? le16_read(p) : bytes == 4 ? le32_read(p) : le64_read(p);
 }
 
 /* ---- names ---- */
@@ -400,8 +391,8 @@ int snap_parse(const void *buf, size_t len, struct snap_file *f)
 		return err_set(-E2BIG, "snapshot: file of %zu bytes exceeds the maximum %u", len, SNAP_MAX_FILE);
 	if (memcmp(p, SNAP_MAGIC, SNAP_MAGIC_LEN))
 		return err_set(-EBADMSG, "snapshot: bad magic at offset 0");
-	f->major = (uint16_t)get_le(p + 8, 2);
-	f->minor = (uint16_t)get_le(p + 10, 2);
+	f->major = le16_read(p + 8);
+	f->minor = le16_read(p + 10);
 	if (f->major != SNAP_FORMAT_MAJOR) {
 		err = err_set(-EINVAL, "snapshot: format version %u.%u at offset 8 is not supported (major %u only)",
 			      f->major, f->minor, SNAP_FORMAT_MAJOR);
@@ -409,14 +400,14 @@ int snap_parse(const void *buf, size_t len, struct snap_file *f)
 		return err;
 	}
 	end = len - SNAP_TRAILER_LEN;
-	stored = get_le(p + end, 8);
+	stored = le64_read(p + end);
 	crc = snap_crc64(0, p, end);
 	if (stored != crc) {
 		memset(f, 0, sizeof(*f));
 		return err_set(-EBADMSG, "snapshot: CRC-64 at offset %zu is 0x%016llx, the file's is 0x%016llx", end,
 			       (unsigned long long)stored, (unsigned long long)crc);
 	}
-	count = (uint32_t)get_le(p + 12, 4);
+	count = le32_read(p + 12);
 	if (count > SNAP_MAX_RECORDS) {
 		memset(f, 0, sizeof(*f));
 		return err_set(-E2BIG, "snapshot: record count %u at offset 12 exceeds the maximum %u", count,
@@ -445,9 +436,9 @@ int snap_parse(const void *buf, size_t len, struct snap_file *f)
 			break;
 		}
 		r->offset = pos;
-		r->tag = (uint32_t)get_le(p + pos, 4);
-		r->flags = (uint32_t)get_le(p + pos + 4, 4);
-		rlen = get_le(p + pos + 8, 8);
+		r->tag = le32_read(p + pos);
+		r->flags = le32_read(p + pos + 4);
+		rlen = le64_read(p + pos + 8);
 		pos += SNAP_RECORD_HEADER_LEN;
 		if (r->flags & ~SNAP_REC_OPTIONAL)
 			err = err_set(-EBADMSG, "snapshot: record %u at offset %zu has reserved flags 0x%x", i, r->offset,
@@ -521,9 +512,9 @@ static uint8_t *writer_reserve(struct snap_writer *w, size_t len)
 			return NULL;
 		}
 		memcpy(w->buf, SNAP_MAGIC, SNAP_MAGIC_LEN);
-		set_le(w->buf + 8, SNAP_FORMAT_MAJOR, 2);
-		set_le(w->buf + 10, SNAP_FORMAT_MINOR, 2);
-		set_le(w->buf + 12, 0, 4);
+		le16_write(w->buf + 8, SNAP_FORMAT_MAJOR);
+		le16_write(w->buf + 10, SNAP_FORMAT_MINOR);
+		le32_write(w->buf + 12, 0);
 	}
 	/* record_begin keeps the file within SNAP_MAX_FILE, trailer included. */
 	need = w->len + len;
@@ -565,9 +556,9 @@ static uint8_t *record_begin(struct snap_writer *w, uint32_t tag, uint32_t flags
 	p = writer_reserve(w, SNAP_RECORD_HEADER_LEN + len);
 	if (!p)
 		return NULL;
-	set_le(p, tag, 4);
-	set_le(p + 4, flags, 4);
-	set_le(p + 8, len, 8);
+	le32_write(p, tag);
+	le32_write(p + 4, flags);
+	le64_write(p + 8, len);
 	w->count++;
 	return p + SNAP_RECORD_HEADER_LEN;
 }
@@ -581,7 +572,7 @@ static uint8_t *put_bytes(uint8_t *p, const void *src, size_t len)
 
 static uint8_t *put_blob(uint8_t *p, const struct snap_blob *b)
 {
-	set_le(p, b->len, 4);
+	le32_write(p, b->len);
 	return put_bytes(p + 4, b->data, b->len);
 }
 
@@ -627,14 +618,14 @@ void snap_put_machine(struct snap_writer *w, const struct snap_machine *m)
 	p = record_begin(w, SNAP_TAG_MACHINE, 0, 16 + (size_t)m->nregions * 24);
 	if (!p)
 		return;
-	set_le(p, m->vcpus, 4);
-	set_le(p + 4, m->nregions, 4);
-	set_le(p + 8, m->mem_size, 8);
+	le32_write(p, m->vcpus);
+	le32_write(p + 4, m->nregions);
+	le64_write(p + 8, m->mem_size);
 	p += 16;
 	for (uint32_t i = 0; i < m->nregions; i++, p += 24) {
-		set_le(p, m->regions[i].gpa, 8);
-		set_le(p + 8, m->regions[i].size, 8);
-		set_le(p + 16, m->regions[i].file_offset, 8);
+		le64_write(p, m->regions[i].gpa);
+		le64_write(p + 8, m->regions[i].size);
+		le64_write(p + 16, m->regions[i].file_offset);
 	}
 }
 
@@ -644,8 +635,8 @@ void snap_put_clock(struct snap_writer *w, const struct snap_clock *c)
 
 	if (!p)
 		return;
-	set_le(p, c->clock, 8);
-	set_le(p + 8, c->flags, 4);
+	le64_write(p, c->clock);
+	le32_write(p + 8, c->flags);
 }
 
 void snap_put_irqchip(struct snap_writer *w, const struct snap_irqchip *ic)
@@ -675,7 +666,7 @@ void snap_put_vcpu(struct snap_writer *w, uint32_t index, const void *state, siz
 	p = record_begin(w, SNAP_TAG_VCPU, 0, 4 + len);
 	if (!p)
 		return;
-	set_le(p, index, 4);
+	le32_write(p, index);
 	put_bytes(p + 4, state, len);
 }
 
@@ -696,8 +687,8 @@ void snap_put_device(struct snap_writer *w, const struct snap_device *d)
 	p = record_begin(w, SNAP_TAG_DEVICE, 0, 20 + d->transport.len + d->backing.len + d->state.len);
 	if (!p)
 		return;
-	set_le(p, d->kind, 4);
-	set_le(p + 4, d->id, 4);
+	le32_write(p, d->kind);
+	le32_write(p + 4, d->id);
 	p = put_blob(p + 8, &d->transport);
 	p = put_blob(p, &d->backing);
 	put_blob(p, &d->state);
@@ -740,8 +731,8 @@ int snap_writer_finish(struct snap_writer *w, const uint8_t **data, size_t *len)
 	p = writer_reserve(w, SNAP_TRAILER_LEN); /* writes the header if nothing else did */
 	if (!p)
 		return w->err;
-	set_le(w->buf + 12, w->count, 4);
-	set_le(p, snap_crc64(0, w->buf, w->len - SNAP_TRAILER_LEN), 8);
+	le32_write(w->buf + 12, w->count);
+	le64_write(p, snap_crc64(0, w->buf, w->len - SNAP_TRAILER_LEN));
 	w->finished = true;
 	err = snap_parse(w->buf, w->len, &f);
 	if (err)

@@ -10,6 +10,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "boot/le.h"
 #include "vmm/log.h"
 
 #define BLK_HEADER 16u
@@ -675,21 +676,16 @@ static const struct virtio_backend_ops blk_ops = {
 	.destroy = blk_destroy,
 };
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
 static void blk_fill_config(struct blk *b)
 {
-	memcpy(b->config + VIRTIO_BLK_CFG_CAPACITY, &b->capacity, 8);
-	put32(b->config + VIRTIO_BLK_CFG_SEG_MAX, VIRTIO_BLK_SEG_MAX);
-	put32(b->config + VIRTIO_BLK_CFG_BLK_SIZE, VIRTIO_BLK_SECTOR);
-	put32(b->config + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS, BLK_MAX_RANGE_SECTORS);
-	put32(b->config + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, 1);
-	put32(b->config + VIRTIO_BLK_CFG_DISCARD_ALIGN, 1);
-	put32(b->config + VIRTIO_BLK_CFG_MAX_WZ_SECTORS, BLK_MAX_RANGE_SECTORS);
-	put32(b->config + VIRTIO_BLK_CFG_MAX_WZ_SEG, 1);
+	le64_write(b->config + VIRTIO_BLK_CFG_CAPACITY, b->capacity);
+	le32_write(b->config + VIRTIO_BLK_CFG_SEG_MAX, VIRTIO_BLK_SEG_MAX);
+	le32_write(b->config + VIRTIO_BLK_CFG_BLK_SIZE, VIRTIO_BLK_SECTOR);
+	le32_write(b->config + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS, BLK_MAX_RANGE_SECTORS);
+	le32_write(b->config + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, 1);
+	le32_write(b->config + VIRTIO_BLK_CFG_DISCARD_ALIGN, 1);
+	le32_write(b->config + VIRTIO_BLK_CFG_MAX_WZ_SECTORS, BLK_MAX_RANGE_SECTORS);
+	le32_write(b->config + VIRTIO_BLK_CFG_MAX_WZ_SEG, 1);
 	b->config[VIRTIO_BLK_CFG_WZ_MAY_UNMAP] = 1;
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "devices/virtio/net_internal.h"
+#include "boot/le.h"
 #include "vmm/log.h"
 
 #define NET_STATE_VERSION 1u
@@ -274,13 +275,11 @@ static int net_probe_offloads(struct hal_tap *tap, uint64_t *features)
 
 static void net_fill_config(struct net *n, const struct net_config *cfg)
 {
-	uint16_t status = VIRTIO_NET_S_LINK_UP, pairs = 1;
-
 	if (cfg->has_mac)
 		memcpy(n->config + VIRTIO_NET_CFG_MAC, cfg->mac, 6);
-	memcpy(n->config + VIRTIO_NET_CFG_STATUS, &status, 2);
-	memcpy(n->config + VIRTIO_NET_CFG_MAX_PAIRS, &pairs, 2);
-	memcpy(n->config + VIRTIO_NET_CFG_MTU, &cfg->mtu, 2);
+	le16_write(n->config + VIRTIO_NET_CFG_STATUS, VIRTIO_NET_S_LINK_UP);
+	le16_write(n->config + VIRTIO_NET_CFG_MAX_PAIRS, 1);
+	le16_write(n->config + VIRTIO_NET_CFG_MTU, cfg->mtu);
 }
 
 static int net_check_config(const struct net_config *cfg)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "devices/virtio/vsock_internal.h"
+#include "boot/le.h"
 #include "vmm/log.h"
 
 #define VSOCK_STATE_VERSION 1u
@@ -46,33 +47,33 @@ uint64_t vsock_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* The header is little-endian and so is every host ember runs on. */
+/* The header is little-endian (virtio 1.x); read it by offset. */
 void vsock_hdr_decode(const uint8_t *b, struct vsock_hdr *h)
 {
-	memcpy(&h->src_cid, b, 8);
-	memcpy(&h->dst_cid, b + 8, 8);
-	memcpy(&h->src_port, b + 16, 4);
-	memcpy(&h->dst_port, b + 20, 4);
-	memcpy(&h->len, b + 24, 4);
-	memcpy(&h->type, b + 28, 2);
-	memcpy(&h->op, b + 30, 2);
-	memcpy(&h->flags, b + 32, 4);
-	memcpy(&h->buf_alloc, b + 36, 4);
-	memcpy(&h->fwd_cnt, b + 40, 4);
+	h->src_cid = le64_read(b);
+	h->dst_cid = le64_read(b + 8);
+	h->src_port = le32_read(b + 16);
+	h->dst_port = le32_read(b + 20);
+	h->len = le32_read(b + 24);
+	h->type = le16_read(b + 28);
+	h->op = le16_read(b + 30);
+	h->flags = le32_read(b + 32);
+	h->buf_alloc = le32_read(b + 36);
+	h->fwd_cnt = le32_read(b + 40);
 }
 
 void vsock_hdr_encode(const struct vsock_hdr *h, uint8_t *b)
 {
-	memcpy(b, &h->src_cid, 8);
-	memcpy(b + 8, &h->dst_cid, 8);
-	memcpy(b + 16, &h->src_port, 4);
-	memcpy(b + 20, &h->dst_port, 4);
-	memcpy(b + 24, &h->len, 4);
-	memcpy(b + 28, &h->type, 2);
-	memcpy(b + 30, &h->op, 2);
-	memcpy(b + 32, &h->flags, 4);
-	memcpy(b + 36, &h->buf_alloc, 4);
-	memcpy(b + 40, &h->fwd_cnt, 4);
+	le64_write(b, h->src_cid);
+	le64_write(b + 8, h->dst_cid);
+	le32_write(b + 16, h->src_port);
+	le32_write(b + 20, h->dst_port);
+	le32_write(b + 24, h->len);
+	le16_write(b + 28, h->type);
+	le16_write(b + 30, h->op);
+	le32_write(b + 32, h->flags);
+	le32_write(b + 36, h->buf_alloc);
+	le32_write(b + 40, h->fwd_cnt);
 }
 
 static bool queue_live(struct vsock *v, unsigned q)
