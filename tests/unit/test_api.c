@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "guest_image.h"
+#include "api_fixture.h"
 #include "hal/mock.h"
 #include "devices/virtio/blk.h"
 #include "vmm/api.h"
@@ -24,109 +24,24 @@
 #define POST_BOOT "The requested operation is not supported after starting the microVM."
 #define PRE_BOOT "The requested operation is not supported before starting the microVM."
 
-struct fixture {
-	struct hal *hal;
-	struct event_loop loop;
-	struct controller ctl;
-	char dir[64];
-	char kernel[96];
-	char disk[96];
-	struct api_reply r;
-	json_t *json; /* the last reply, parsed */
-};
-
-static ssize_t sink_write(void *opaque, const uint8_t *buf, size_t len)
-{
-	(void)opaque;
-	(void)buf;
-	return (ssize_t)len;
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	fclose(f);
-}
-
 static int setup(void **state)
 {
-	static const uint8_t hlt[] = { 0xf4 };
-	static uint8_t image[8192];
-	static uint8_t zeros[64 * 1024];
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct controller_env env = { 0 };
-	size_t n;
-
-	assert_non_null(f);
-	assert_int_equal(hal_mock_create(&f->hal), 0);
-	hal_mock_set_run_blocks(f->hal, true);
-	assert_int_equal(event_loop_init(&f->loop), 0);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/ember-api-test.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->kernel, sizeof(f->kernel), "%s/vmlinux", f->dir);
-	snprintf(f->disk, sizeof(f->disk), "%s/disk.img", f->dir);
-	n = guest_image_pvh_elf(image, sizeof(image), hlt, sizeof(hlt));
-	assert_true(n > 0);
-	write_file(f->kernel, image, n);
-	write_file(f->disk, zeros, sizeof(zeros));
-	env.hal = f->hal;
-	env.loop = &f->loop;
-	env.console = (struct vm_console){ sink_write, NULL, NULL };
-	controller_init(&f->ctl, &env, NULL);
-	*state = f;
+	*state = api_fixture_new("api-test");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[128];
-
-	controller_finish(&f->ctl);
-	controller_fini(&f->ctl);
-	event_loop_fini(&f->loop);
-	f->hal->ops->destroy(f->hal);
-	free(f->r.json);
-	json_decref(f->json);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
+	api_fixture_free(*state);
 	return 0;
 }
 
-/* call(f, "PUT", "/path", body or NULL): returns the status; the reply
- * body is parsed into f->json. */
-static int call(struct fixture *f, const char *method, const char *path, const char *body)
+static int call(struct api_fixture *f, const char *method, const char *path, const char *body)
 {
-	struct api_request req = { 0 };
-	char *copy = body ? strdup(body) : NULL;
-
-	req.method = !strcmp(method, "GET")	  ? API_GET
-		     : !strcmp(method, "PUT")	  ? API_PUT
-		     : !strcmp(method, "PATCH") ? API_PATCH
-						  : API_OTHER;
-	snprintf(req.method_name, sizeof(req.method_name), "%s", method);
-	snprintf(req.path, sizeof(req.path), "%s", path);
-	req.body = copy;
-	req.body_len = body ? strlen(body) : 0;
-	free(f->r.json);
-	json_decref(f->json);
-	f->json = NULL;
-	api_handle(&f->ctl, &req, &f->r);
-	free(copy);
-	if (f->r.json) {
-		f->json = json_loads(f->r.json, 0, NULL);
-		assert_non_null(f->json); /* every body we send is valid JSON */
-	}
-	if (f->r.status == 204)
-		assert_null(f->r.json);
-	return f->r.status;
+	return api_fixture_call(f, method, path, body);
 }
 
-static const char *str(struct fixture *f, const char *key)
+static const char *str(struct api_fixture *f, const char *key)
 {
 	json_t *v = json_object_get(f->json, key);
 
@@ -134,13 +49,13 @@ static const char *str(struct fixture *f, const char *key)
 	return json_string_value(v);
 }
 
-static const char *fault(struct fixture *f)
+static const char *fault(struct api_fixture *f)
 {
 	assert_true(f->r.status >= 400);
 	return str(f, "fault_message");
 }
 
-static void put_boot_source(struct fixture *f)
+static void put_boot_source(struct api_fixture *f)
 {
 	char body[256];
 
@@ -151,7 +66,7 @@ static void put_boot_source(struct fixture *f)
 
 static void test_instance_info_and_version(void **state)
 {
-	struct fixture *f = *state;
+	struct api_fixture *f = *state;
 
 	assert_int_equal(call(f, "GET", "/", NULL), 200);
 	assert_string_equal(str(f, "state"), "Not started");
@@ -164,7 +79,7 @@ static void test_instance_info_and_version(void **state)
 
 static void test_request_shape_errors(void **state)
 {
-	struct fixture *f = *state;
+	struct api_fixture *f = *state;
 
 	assert_int_equal(call(f, "GET", "/nope", NULL), 400);
 	assert_string_equal(fault(f), "Invalid request method and/or path: GET nope.");
@@ -195,7 +110,7 @@ static void test_request_shape_errors(void **state)
 
 static void test_machine_config_put_patch_get(void **state)
 {
-	struct fixture *f = *state;
+	struct api_fixture *f = *state;
 
 	assert_int_equal(call(f, "GET", "/machine-config", NULL), 200);
 	assert_int_equal(json_integer_value(json_object_get(f->json, "vcpu_count")), 1);
@@ -215,7 +130,7 @@ static void test_machine_config_put_patch_get(void **state)
 
 static void test_drives_and_ids(void **state)
 {
-	struct fixture *f = *state;
+	struct api_fixture *f = *state;
 	char body[256];
 
 	snprintf(body, sizeof(body),
@@ -240,7 +155,7 @@ static void test_drives_and_ids(void **state)
 
 static void test_unimplemented_devices_are_refused_after_checking(void **state)
 {
-	struct fixture *f = *state;
+	struct api_fixture *f = *state;
 	json_t *nets;
 
 	/* virtio-net exists now: the interface is stored for the boot. */
@@ -278,7 +193,7 @@ static void test_unimplemented_devices_are_refused_after_checking(void **state)
 
 static void test_network_interface_boot_and_patch(void **state)
 {
-	struct fixture *f = *state;
+	struct api_fixture *f = *state;
 	bool open = false;
 	json_t *rl;
 
@@ -315,7 +230,7 @@ static void test_network_interface_boot_and_patch(void **state)
 
 static void test_network_interface_whose_tap_cannot_open_fails_the_start(void **state)
 {
-	struct fixture *f = *state;
+	struct api_fixture *f = *state;
 	struct hal_tap *busy;
 
 	put_boot_source(f);
@@ -333,7 +248,7 @@ static void test_network_interface_whose_tap_cannot_open_fails_the_start(void **
 
 static void test_start_needs_a_boot_source(void **state)
 {
-	struct fixture *f = *state;
+	struct api_fixture *f = *state;
 
 	assert_int_equal(call(f, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"), 400);
 	assert_non_null(strstr(fault(f), "kernel"));
@@ -349,7 +264,7 @@ static void test_start_needs_a_boot_source(void **state)
 
 static void test_boot_pause_resume_and_post_boot_rules(void **state)
 {
-	struct fixture *f = *state;
+	struct api_fixture *f = *state;
 	char body[256], uds[128];
 
 	put_boot_source(f);
@@ -391,7 +306,7 @@ static void test_boot_pause_resume_and_post_boot_rules(void **state)
 		char disk2[128];
 
 		snprintf(disk2, sizeof(disk2), "%s/disk2.img", f->dir);
-		write_file(disk2, bigger, sizeof(bigger));
+		api_fixture_write_file(disk2, bigger, sizeof(bigger));
 		assert_int_equal(blk_capacity_sectors(f->ctl.vm->virtio[0]->dev), 128);
 		snprintf(body, sizeof(body), "{\"drive_id\": \"root\", \"path_on_host\": \"%s\"}", disk2);
 		assert_int_equal(call(f, "PATCH", "/drives/root", body), 204);
@@ -409,7 +324,7 @@ static void test_boot_pause_resume_and_post_boot_rules(void **state)
 
 static void test_metrics_flush_over_the_api(void **state)
 {
-	struct fixture *f = *state;
+	struct api_fixture *f = *state;
 	char body[256], path[128], line[8192];
 	FILE *in;
 

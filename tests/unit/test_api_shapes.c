@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "guest_image.h"
+#include "api_fixture.h"
 #include "hal/mock.h"
 #include "vmm/api.h"
 #include "vmm/controller.h"
@@ -208,87 +208,17 @@ static void check_shape(json_t *v, const struct shape *s, const char *at)
 		fail_msg("%s", why);
 }
 
-/* ---- The fixture (as in test_api.c) ------------------------------------ */
-
-struct fixture {
-	struct hal *hal;
-	struct event_loop loop;
-	struct controller ctl;
-	char dir[64];
-	char kernel[96], initrd[96], disk[96], disk2[96], log[96], metrics[96];
-	struct api_reply r;
-	json_t *json;
-};
-
-static ssize_t sink_write(void *opaque, const uint8_t *buf, size_t len)
-{
-	(void)opaque;
-	(void)buf;
-	return (ssize_t)len;
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *fp = fopen(path, "wb");
-
-	assert_non_null(fp);
-	assert_int_equal(fwrite(data, 1, len, fp), len);
-	fclose(fp);
-}
-
-static void init_controller(struct fixture *f, const struct vm_spec *spec)
-{
-	struct controller_env env = { 0 };
-
-	env.hal = f->hal;
-	env.loop = &f->loop;
-	env.console = (struct vm_console){ sink_write, NULL, NULL };
-	controller_init(&f->ctl, &env, spec);
-}
+/* ---- The fixture (tests/unit/api_fixture.c) ---------------------------- */
 
 static int setup(void **state)
 {
-	static const uint8_t hlt[] = { 0xf4 };
-	static uint8_t image[8192], zeros[64 * 1024];
-	static const char *const names[] = { "vmlinux", "initrd", "disk.img", "disk2.img", "log", "metrics" };
-	struct fixture *f = calloc(1, sizeof(*f));
-	char *paths[] = { f->kernel, f->initrd, f->disk, f->disk2, f->log, f->metrics };
-	size_t n;
-
-	assert_non_null(f);
-	assert_int_equal(hal_mock_create(&f->hal), 0);
-	hal_mock_set_run_blocks(f->hal, true);
-	assert_int_equal(event_loop_init(&f->loop), 0);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/ember-shapes-test.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		snprintf(paths[i], sizeof(f->kernel), "%s/%s", f->dir, names[i]);
-	n = guest_image_pvh_elf(image, sizeof(image), hlt, sizeof(hlt));
-	assert_true(n > 0);
-	write_file(f->kernel, image, n);
-	write_file(f->initrd, zeros, 4096);
-	write_file(f->disk, zeros, sizeof(zeros));
-	write_file(f->disk2, zeros, sizeof(zeros));
-	init_controller(f, NULL);
-	*state = f;
+	*state = api_fixture_new("shapes-test");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[128];
-
-	controller_finish(&f->ctl);
-	controller_fini(&f->ctl);
-	log_reset();
-	event_loop_fini(&f->loop);
-	f->hal->ops->destroy(f->hal);
-	free(f->r.json);
-	json_decref(f->json);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
+	api_fixture_free(*state);
 	return 0;
 }
 
@@ -309,26 +239,9 @@ static const struct shape *response_shape(const char *path)
 
 /* Every reply goes through the spec: 204 has no body, an error is exactly
  * {"fault_message": string}, a 200 is checked against its definition. */
-static int call(struct fixture *f, const char *method, const char *path, const char *body)
+static int call(struct api_fixture *f, const char *method, const char *path, const char *body)
 {
-	struct api_request req = { 0 };
-	char *copy = body ? strdup(body) : NULL;
-
-	req.method = !strcmp(method, "GET") ? API_GET : !strcmp(method, "PUT") ? API_PUT
-		   : !strcmp(method, "PATCH") ? API_PATCH : API_OTHER;
-	snprintf(req.method_name, sizeof(req.method_name), "%s", method);
-	snprintf(req.path, sizeof(req.path), "%s", path);
-	req.body = copy;
-	req.body_len = body ? strlen(body) : 0;
-	free(f->r.json);
-	json_decref(f->json);
-	f->json = NULL;
-	api_handle(&f->ctl, &req, &f->r);
-	free(copy);
-	if (f->r.json) {
-		f->json = json_loads(f->r.json, 0, NULL);
-		assert_non_null(f->json);
-	}
+	api_fixture_call(f, method, path, body);
 	if (f->r.status == 204) {
 		assert_null(f->r.json);
 	} else if (f->r.status >= 400) {
@@ -344,25 +257,25 @@ static int call(struct fixture *f, const char *method, const char *path, const c
 	return f->r.status;
 }
 
-static const char *fault(struct fixture *f)
+static const char *fault(struct api_fixture *f)
 {
 	return json_string_value(json_object_get(f->json, "fault_message"));
 }
 
-static void get_all(struct fixture *f)
+static void get_all(struct api_fixture *f)
 {
 	for (size_t i = 0; i < sizeof(gets) / sizeof(gets[0]); i++)
 		assert_int_equal(call(f, "GET", gets[i].path, NULL), 200);
 }
 
-static void expect_state(struct fixture *f, const char *state)
+static void expect_state(struct api_fixture *f, const char *state)
 {
 	assert_int_equal(call(f, "GET", "/", NULL), 200);
 	assert_string_equal(json_string_value(json_object_get(f->json, "state")), state);
 }
 
 /* The value at a dotted path ("drives.0.io_engine") of GET /vm/config. */
-static json_t *dig(struct fixture *f, const char *dotted)
+static json_t *dig(struct api_fixture *f, const char *dotted)
 {
 	char buf[128], *save = NULL;
 	json_t *v;
@@ -380,7 +293,7 @@ static json_t *dig(struct fixture *f, const char *dotted)
 #define RL_FULL "{\"bandwidth\": {\"size\": 1048576, \"one_time_burst\": 4096, \"refill_time\": 100}," \
 		" \"ops\": {\"size\": 1000, \"one_time_burst\": 10, \"refill_time\": 1000}}"
 
-static void body_drive(struct fixture *f, char *b, size_t n, const char *cache, const char *engine)
+static void body_drive(struct api_fixture *f, char *b, size_t n, const char *cache, const char *engine)
 {
 	snprintf(b, n,
 		 "{\"drive_id\": \"root\", \"partuuid\": \"0eaa91a0-01\", \"is_root_device\": true, \"cache_type\": \"%s\","
@@ -388,7 +301,7 @@ static void body_drive(struct fixture *f, char *b, size_t n, const char *cache, 
 		 cache, f->disk, engine);
 }
 
-static void body_logger(struct fixture *f, char *b, size_t n, const char *level)
+static void body_logger(struct api_fixture *f, char *b, size_t n, const char *level)
 {
 	snprintf(b, n, "{\"level\": \"%s\", \"log_path\": \"%s\", \"show_level\": true, \"show_log_origin\": true,"
 		 " \"module\": \"api_server::request\"}", level, f->log);
@@ -406,7 +319,7 @@ struct refusal {
 	const char *key, *value;
 };
 
-static void send_json(struct fixture *f, const char *method, const char *path, json_t *j, int want)
+static void send_json(struct api_fixture *f, const char *method, const char *path, json_t *j, int want)
 {
 	char *text = json_dumps(j, JSON_COMPACT);
 
@@ -421,7 +334,7 @@ static void send_json(struct fixture *f, const char *method, const char *path, j
  * whole it gets `want` (a 400 then says "not implemented"); each refused
  * field added gets a 400 naming it; each required field left out gets a
  * 400 naming it. */
-static void check_request(struct fixture *f, const char *method, const char *path, const struct shape *s,
+static void check_request(struct api_fixture *f, const char *method, const char *path, const struct shape *s,
 			  const char *body, int want, const struct refusal *refused)
 {
 	json_t *full = json_loads(body, 0, NULL), *j;
@@ -462,7 +375,7 @@ static void check_request(struct fixture *f, const char *method, const char *pat
 	json_decref(full);
 }
 
-static void configure_everything(struct fixture *f)
+static void configure_everything(struct api_fixture *f)
 {
 	char b[1024];
 
@@ -496,7 +409,7 @@ static void test_request_bodies_and_responses_through_a_boot(void **state)
 		"entropy.rate_limiter.ops.refill_time", "logger.log_path", "logger.module", "metrics.metrics_path",
 		"boot-source.initrd_path", "boot-source.boot_args", "machine-config.huge_pages",
 	};
-	struct fixture *f = *state;
+	struct api_fixture *f = *state;
 	char b[1024];
 
 	get_all(f);
@@ -537,7 +450,7 @@ static void test_request_bodies_and_responses_through_a_boot(void **state)
  * the spec's shapes: NetworkInterface, Vsock, Balloon. */
 static void config_file_sections_dump_in_spec_shapes(void **state)
 {
-	struct fixture *f = *state;
+	struct api_fixture *f = *state;
 	struct vm_spec *spec = malloc(sizeof(*spec));
 	char text[2048];
 
@@ -553,7 +466,7 @@ static void config_file_sections_dump_in_spec_shapes(void **state)
 	if (spec_json_parse_config(text, strlen(text), spec))
 		fail_msg("config: %s", err_last());
 	controller_fini(&f->ctl);
-	init_controller(f, spec);
+	api_fixture_init_controller(f, spec);
 	free(spec);
 	get_all(f);
 	assert_int_equal(json_integer_value(dig(f, "network-interfaces.0.mtu")), 1500);
@@ -570,7 +483,7 @@ static void config_file_sections_dump_in_spec_shapes(void **state)
 /* NetworkInterface stored and Vsock refused over the API; both dumped from a file. */
 static void test_network_interface_and_vsock(void **state)
 {
-	struct fixture *f = *state;
+	struct api_fixture *f = *state;
 
 	check_request(f, "PUT", "/network-interfaces/eth0", &NetworkInterface, NET_FULL, 204, NULL);
 	check_request(f, "PUT", "/vsock", &Vsock, VSOCK_FULL, 204, NULL);
@@ -585,7 +498,7 @@ static void test_network_interface_and_vsock(void **state)
 
 static void test_enum_values_are_accepted_and_echoed(void **state)
 {
-	struct fixture *f = *state;
+	struct api_fixture *f = *state;
 	char b[1024];
 
 	for (const char *const *c = e_cache_type; *c; c++) {
