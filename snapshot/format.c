@@ -48,14 +48,20 @@ static uint64_t get_le(const uint8_t *p, unsigned bytes)
 
 /* ---- names ---- */
 
+bool snap_tag_legacy(uint32_t tag)
+{
+	return tag >= SNAP_TAG_SERIAL && tag <= SNAP_TAG_LAST;
+}
+
 bool snap_tag_known(uint32_t tag)
 {
-	return tag >= SNAP_TAG_MACHINE && tag <= SNAP_TAG_I8042;
+	return tag >= SNAP_TAG_MACHINE && tag <= SNAP_TAG_LAST;
 }
 
 const char *snap_tag_name(uint32_t tag)
 {
-	static const char *const names[] = { "?", "MACHINE", "CLOCK", "IRQCHIP", "VCPU", "DEVICE", "SERIAL", "I8042" };
+	static const char *const names[] = { "?",	   "MACHINE", "CLOCK", "IRQCHIP", "VCPU",
+					     "DEVICE", "SERIAL", "I8042", "CMOS", "ACPI_PM", "PVPANIC" };
 
 	return snap_tag_known(tag) ? names[tag] : "unknown";
 }
@@ -273,8 +279,8 @@ int snap_decode_legacy(const struct snap_record *r, struct snap_blob *b)
 	struct cur c = { .r = r };
 
 	memset(b, 0, sizeof(*b));
-	if (r->tag != SNAP_TAG_SERIAL && r->tag != SNAP_TAG_I8042)
-		return err_set(-EINVAL, "snapshot: record at offset %zu is %s, not SERIAL or I8042", r->offset,
+	if (!snap_tag_legacy(r->tag))
+		return err_set(-EINVAL, "snapshot: record at offset %zu is %s, not a legacy device", r->offset,
 			       snap_tag_name(r->tag));
 	return cur_rest(&c, b, SNAP_MAX_LEGACY_STATE, "state");
 }
@@ -307,7 +313,7 @@ const struct snap_record *snap_find(const struct snap_file *f, uint32_t tag)
 }
 
 struct seen {
-	bool single[SNAP_TAG_I8042 + 1];
+	bool single[SNAP_TAG_LAST + 1];
 	uint8_t vcpu[SNAP_MAX_VCPUS / 8];
 	uint32_t dev_ids[SNAP_MAX_DEVICES];
 	unsigned ndev;
@@ -369,7 +375,7 @@ static int check_record(const struct snap_record *r, struct seen *s)
 					       r->offset);
 		s->dev_ids[s->ndev++] = u.d.id;
 		return 0;
-	default: /* SERIAL, I8042 */
+	default: /* SERIAL, I8042, CMOS, ACPI_PM, PVPANIC */
 		return snap_decode_legacy(r, &u.b);
 	}
 }
@@ -694,11 +700,15 @@ void snap_put_device(struct snap_writer *w, const struct snap_device *d)
 	put_blob(p, &d->state);
 }
 
-static void put_legacy(struct snap_writer *w, uint32_t tag, const void *state, size_t len)
+void snap_put_legacy(struct snap_writer *w, uint32_t tag, const void *state, size_t len)
 {
 	struct snap_blob b = { state, len };
 	uint8_t *p;
 
+	if (!snap_tag_legacy(tag)) {
+		writer_fail(w, err_set(-EINVAL, "snapshot writer: tag %u is not a legacy device", tag));
+		return;
+	}
 	if (!blob_ok(w, &b, SNAP_MAX_LEGACY_STATE, snap_tag_name(tag)))
 		return;
 	p = record_begin(w, tag, 0, len);
@@ -706,15 +716,6 @@ static void put_legacy(struct snap_writer *w, uint32_t tag, const void *state, s
 		put_bytes(p, state, len);
 }
 
-void snap_put_serial(struct snap_writer *w, const void *state, size_t len)
-{
-	put_legacy(w, SNAP_TAG_SERIAL, state, len);
-}
-
-void snap_put_i8042(struct snap_writer *w, const void *state, size_t len)
-{
-	put_legacy(w, SNAP_TAG_I8042, state, len);
-}
 
 int snap_writer_finish(struct snap_writer *w, const uint8_t **data, size_t *len)
 {

@@ -21,8 +21,8 @@
  *   VCPU     u32 index | opaque vCPU state (the rest of the payload)
  *   DEVICE   u32 kind | u32 id | 3 x { u32 len | bytes }: transport state,
  *            backing (path, tap name, ...), device state
- *   SERIAL   opaque 16550 state (the whole payload)
- *   I8042    opaque i8042 state (the whole payload)
+ *   SERIAL, I8042, CMOS, ACPI_PM, PVPANIC ("legacy" devices)
+ *            the device's opaque state record (the whole payload)
  * Every payload must be consumed exactly; opaque blobs are capped below.
  *
  * Version policy: the major must equal SNAP_FORMAT_MAJOR (older and newer
@@ -32,7 +32,7 @@
  * any version. Known tags may carry the optional flag; they are validated
  * all the same. Flag bits other than SNAP_REC_OPTIONAL must be zero.
  *
- * Multiplicity: at most one MACHINE, CLOCK, IRQCHIP, SERIAL, I8042; VCPU
+ * Multiplicity: at most one MACHINE, CLOCK, IRQCHIP and of each legacy tag; VCPU
  * indices unique and, with a MACHINE record, below its vCPU count; device
  * ids unique; device kinds from enum snap_device_kind only.
  *
@@ -73,7 +73,7 @@
 #define SNAP_MAX_TRANSPORT_STATE (64u << 10)
 #define SNAP_MAX_BACKING 4096u
 #define SNAP_MAX_DEVICE_STATE (1u << 20)
-#define SNAP_MAX_LEGACY_STATE 4096u       /* SERIAL, I8042 */
+#define SNAP_MAX_LEGACY_STATE 4096u       /* each legacy device */
 
 enum snap_tag {
 	SNAP_TAG_MACHINE = 1,
@@ -83,6 +83,10 @@ enum snap_tag {
 	SNAP_TAG_DEVICE = 5,
 	SNAP_TAG_SERIAL = 6,
 	SNAP_TAG_I8042 = 7,
+	SNAP_TAG_CMOS = 8,
+	SNAP_TAG_ACPI_PM = 9,
+	SNAP_TAG_PVPANIC = 10,
+	SNAP_TAG_LAST = SNAP_TAG_PVPANIC,
 };
 
 /* Record flags. */
@@ -164,8 +168,8 @@ void snap_put_clock(struct snap_writer *w, const struct snap_clock *c);
 void snap_put_irqchip(struct snap_writer *w, const struct snap_irqchip *ic);
 void snap_put_vcpu(struct snap_writer *w, uint32_t index, const void *state, size_t len);
 void snap_put_device(struct snap_writer *w, const struct snap_device *d);
-void snap_put_serial(struct snap_writer *w, const void *state, size_t len);
-void snap_put_i8042(struct snap_writer *w, const void *state, size_t len);
+/* A legacy device's state record (tag SERIAL, I8042, CMOS, ACPI_PM or PVPANIC). */
+void snap_put_legacy(struct snap_writer *w, uint32_t tag, const void *state, size_t len);
 /* Patches the record count, appends the CRC, and checks the result with
  * snap_parse, so the writer never hands out a file the reader refuses.
  * On success *data and *len point into the writer's buffer (valid until
@@ -200,6 +204,7 @@ const struct snap_record *snap_next(const struct snap_file *f, uint32_t tag, siz
 /* The only record with `tag` (MACHINE, CLOCK, ...), or NULL. */
 const struct snap_record *snap_find(const struct snap_file *f, uint32_t tag);
 bool snap_tag_known(uint32_t tag);
+bool snap_tag_legacy(uint32_t tag);
 const char *snap_tag_name(uint32_t tag);
 const char *snap_device_kind_name(uint32_t kind);
 
@@ -211,7 +216,7 @@ int snap_decode_clock(const struct snap_record *r, struct snap_clock *c);
 int snap_decode_irqchip(const struct snap_record *r, struct snap_irqchip *ic);
 int snap_decode_vcpu(const struct snap_record *r, struct snap_vcpu *v);
 int snap_decode_device(const struct snap_record *r, struct snap_device *d);
-/* SERIAL and I8042: the payload is the blob. */
+/* Legacy devices: the payload is the blob. */
 int snap_decode_legacy(const struct snap_record *r, struct snap_blob *b);
 
 #endif

@@ -41,16 +41,12 @@ static void put_again(struct snap_writer *w, const struct snap_record *r)
 		if (!(err = snap_decode_device(r, &d)))
 			snap_put_device(w, &d);
 		break;
-	case SNAP_TAG_SERIAL:
-	case SNAP_TAG_I8042:
-		if (!(err = snap_decode_legacy(r, &b))) {
-			if (r->tag == SNAP_TAG_SERIAL)
-				snap_put_serial(w, b.data, b.len);
-			else
-				snap_put_i8042(w, b.data, b.len);
-		}
-		break;
 	default:
+		if (snap_tag_legacy(r->tag)) {
+			if (!(err = snap_decode_legacy(r, &b)))
+				snap_put_legacy(w, r->tag, b.data, b.len);
+			break;
+		}
 		snap_put_record(w, r->tag, r->flags, r->data, r->len);
 	}
 	if (err) /* a record of a parsed file must decode */

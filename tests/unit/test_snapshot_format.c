@@ -63,8 +63,8 @@ static void put_full(struct snap_writer *w)
 		d.state = (struct snap_blob){ vstate[k % 4], 40 + k };
 		snap_put_device(w, &d);
 	}
-	snap_put_serial(w, serial_state, sizeof(serial_state));
-	snap_put_i8042(w, i8042_state, sizeof(i8042_state));
+	snap_put_legacy(w, SNAP_TAG_SERIAL, serial_state, sizeof(serial_state));
+	snap_put_legacy(w, SNAP_TAG_I8042, i8042_state, sizeof(i8042_state));
 }
 
 /* A finished full container, copied to a heap buffer the caller frees. */
@@ -226,9 +226,9 @@ static void test_full_round_trip(void **state)
 	assert_int_equal(n, 5);
 	assert_int_equal(snap_decode_legacy(snap_find(&f, SNAP_TAG_SERIAL), &b), 0);
 	assert_memory_equal(b.data, serial_state, sizeof(serial_state));
-	snap_put_serial(&w, b.data, b.len);
+	snap_put_legacy(&w, SNAP_TAG_SERIAL, b.data, b.len);
 	assert_int_equal(snap_decode_legacy(snap_find(&f, SNAP_TAG_I8042), &b), 0);
-	snap_put_i8042(&w, b.data, b.len);
+	snap_put_legacy(&w, SNAP_TAG_I8042, b.data, b.len);
 
 	assert_int_equal(snap_writer_finish(&w, &data, &len), 0);
 	assert_int_equal(len, flen);
@@ -646,11 +646,11 @@ static void test_writer_limits(void **state)
 	snap_writer_init(&w);
 	snap_put_vcpu(&w, 0, pit, SNAP_MAX_VCPU_STATE + 1);
 	assert_int_equal(w.err, -E2BIG);
-	snap_put_serial(&w, "x", 1); /* sticky */
+	snap_put_legacy(&w, SNAP_TAG_SERIAL, "x", 1); /* sticky */
 	assert_int_equal(w.len, 0);
 	snap_writer_free(&w);
 	snap_writer_init(&w);
-	snap_put_serial(&w, pit, SNAP_MAX_LEGACY_STATE + 1);
+	snap_put_legacy(&w, SNAP_TAG_SERIAL, pit, SNAP_MAX_LEGACY_STATE + 1);
 	assert_int_equal(w.err, -E2BIG);
 	snap_writer_free(&w);
 	snap_writer_init(&w);
@@ -658,7 +658,11 @@ static void test_writer_limits(void **state)
 	assert_int_equal(w.err, -E2BIG);
 	snap_writer_free(&w);
 	snap_writer_init(&w);
-	snap_put_i8042(&w, NULL, 3);
+	snap_put_legacy(&w, SNAP_TAG_I8042, NULL, 3);
+	assert_int_equal(w.err, -EINVAL);
+	snap_writer_free(&w);
+	snap_writer_init(&w);
+	snap_put_legacy(&w, SNAP_TAG_VCPU, "x", 1); /* not a legacy tag */
 	assert_int_equal(w.err, -EINVAL);
 	snap_writer_free(&w);
 	/* Record count cap. */
@@ -674,7 +678,7 @@ static void test_writer_limits(void **state)
 	snap_writer_free(&w);
 	snap_writer_init(&w);
 	assert_int_equal(snap_writer_finish(&w, &data, &len), 0);
-	snap_put_serial(&w, "x", 1);
+	snap_put_legacy(&w, SNAP_TAG_SERIAL, "x", 1);
 	assert_int_equal(w.err, -EINVAL);
 	snap_writer_free(&w);
 }
@@ -699,6 +703,40 @@ static void test_writer_file_cap(void **state)
 	free(chunk);
 }
 
+/* Every legacy device tag round-trips; each may appear once. */
+static void test_legacy_tags(void **state)
+{
+	static const uint32_t tags[] = { SNAP_TAG_SERIAL, SNAP_TAG_I8042, SNAP_TAG_CMOS, SNAP_TAG_ACPI_PM,
+					 SNAP_TAG_PVPANIC };
+	struct snap_writer w;
+	struct snap_file f;
+	struct snap_blob b;
+	const uint8_t *data;
+	size_t len;
+
+	(void)state;
+	snap_writer_init(&w);
+	for (unsigned i = 0; i < 5; i++)
+		snap_put_legacy(&w, tags[i], serial_state, i + 1);
+	assert_int_equal(snap_writer_finish(&w, &data, &len), 0);
+	assert_int_equal(snap_parse(data, len, &f), 0);
+	for (unsigned i = 0; i < 5; i++) {
+		assert_true(snap_tag_legacy(tags[i]));
+		assert_int_equal(snap_decode_legacy(snap_find(&f, tags[i]), &b), 0);
+		assert_int_equal(b.len, i + 1);
+		assert_string_not_equal(snap_tag_name(tags[i]), "unknown");
+	}
+	assert_false(snap_tag_legacy(SNAP_TAG_DEVICE));
+	assert_false(snap_tag_legacy(SNAP_TAG_LAST + 1));
+	snap_file_free(&f);
+	snap_writer_free(&w);
+	snap_writer_init(&w);
+	snap_put_legacy(&w, SNAP_TAG_CMOS, "a", 1);
+	snap_put_legacy(&w, SNAP_TAG_CMOS, "b", 1);
+	assert_int_equal(snap_writer_finish(&w, &data, &len), -EBADMSG);
+	snap_writer_free(&w);
+}
+
 static void test_decode_wrong_tag(void **state)
 {
 	struct snap_record r = { .tag = SNAP_TAG_CLOCK, .offset = 16, .data = (const uint8_t *)"", .len = 0 };
@@ -715,7 +753,7 @@ static void test_decode_wrong_tag(void **state)
 	assert_int_equal(snap_decode_vcpu(&r, &v), -EINVAL);
 	assert_int_equal(snap_decode_device(&r, &d), -EINVAL);
 	assert_int_equal(snap_decode_legacy(&r, &b), -EINVAL);
-	assert_non_null(strstr(err_last(), "not SERIAL or I8042"));
+	assert_non_null(strstr(err_last(), "not a legacy device"));
 	r.tag = SNAP_TAG_MACHINE;
 	assert_int_equal(snap_decode_clock(&r, &c), -EINVAL);
 	assert_string_equal(snap_tag_name(SNAP_TAG_IRQCHIP), "IRQCHIP");
@@ -740,6 +778,7 @@ int main(void)
 		cmocka_unit_test(test_writer_limits),
 		cmocka_unit_test(test_writer_file_cap),
 		cmocka_unit_test(test_decode_wrong_tag),
+		cmocka_unit_test(test_legacy_tags),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
