@@ -37,6 +37,10 @@ struct snapshot_load_params {
 	unsigned nr_net_overrides;
 	bool has_vsock_override;
 	char vsock_uds_path[SPEC_PATH_MAX];
+	/* Firecracker's clock_realtime (x86_64): KVM_SET_CLOCK with
+	 * KVM_CLOCK_REALTIME, so kvmclock advances by the wall-clock time
+	 * since the snapshot; false resumes kvmclock where it stopped. */
+	bool clock_realtime;
 };
 
 #endif

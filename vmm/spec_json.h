@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "vmm/snapshot_params.h"
 #include "vmm/vm_spec.h"
 
 #define SPEC_JSON_MAX_TEXT (1u << 20) /* a config file or API body */
@@ -63,6 +64,19 @@ int spec_json_parse_metrics(json_t *j, const char *path, struct spec_metrics *ou
 int spec_json_parse_entropy(json_t *j, const char *path, struct spec_entropy *out);
 int spec_json_parse_balloon(json_t *j, const char *path, struct spec_balloon *out);
 int spec_json_parse_rate_limiter(json_t *j, const char *path, struct spec_rate_limiter *out);
+
+/* PUT /snapshot/create: snapshot_path and mem_file_path required (and not
+ * the same string), snapshot_type Full (default) or Diff; the removed
+ * `version` key is refused. */
+int spec_json_parse_snapshot_create(json_t *j, const char *path, struct snapshot_create_params *out);
+/* PUT /snapshot/load: snapshot_path required; exactly one of mem_backend
+ * (backend_type File; Uffd is refused) or the deprecated mem_file_path, both
+ * landing in mem_file_path; track_dirty_pages set by it or by the deprecated
+ * enable_diff_snapshots; resume_vm and clock_realtime default false;
+ * network_overrides (at most SPEC_MAX_NETS, no iface_id or host_dev_name
+ * twice) and vsock_override optional. mem_mode is always RESTORE_MEM_LAZY
+ * (the API has no say in it). */
+int spec_json_parse_snapshot_load(json_t *j, const char *path, struct snapshot_load_params *out);
 
 /* A whole Firecracker config file (--config-file): starts from
  * vm_spec_init, applies every section, puts drives and interfaces in file
