@@ -64,20 +64,50 @@ static void note_shortcut(struct cli_options *out, const char *flag)
 		out->shortcut = flag;
 }
 
+/* --restore and its companions: the snapshot describes the whole VM, so
+ * nothing that shapes one may stand beside it. */
+static int check_restore(const struct cli_options *o)
+{
+	if (!o->restore) {
+		if (o->mem_file)
+			return err_set(-EINVAL, "--mem-file needs --restore (it is a snapshot's guest memory)");
+		if (o->restore_mem_set)
+			return err_set(-EINVAL, "--restore-mem needs --restore");
+		return 0;
+	}
+	if (!o->mem_file)
+		return err_set(-EINVAL, "--restore needs --mem-file (the guest memory written with the snapshot)");
+	if (o->config_file)
+		return err_set(-EINVAL, "--restore cannot be combined with --config-file (the snapshot holds the "
+					"VM's configuration)");
+	if (o->shortcut && !strcmp(o->shortcut, "--net"))
+		return err_set(-EINVAL, "--restore cannot be combined with --net (the snapshot holds the VM's "
+					"interfaces; a new TAP is PUT /snapshot/load's network_overrides)");
+	if (o->shortcut)
+		return err_set(-EINVAL, "--restore cannot be combined with %s (the snapshot holds the VM's "
+					"configuration)", o->shortcut);
+	return 0;
+}
+
 /* Which ways in are given, and that they do not contradict each other. */
 static int check_combination(const struct cli_options *o)
 {
+	int ret = check_restore(o);
+
+	if (ret)
+		return ret;
 	/* The file describes the whole VM; a shortcut beside it would leave
 	 * which one wins to guesswork. */
 	if (o->config_file && o->shortcut)
 		return err_set(-EINVAL, "--config-file cannot be combined with %s (put it in the config file)",
 			       o->shortcut);
-	if (o->no_api && !o->config_file && !o->kernel)
-		return err_set(-EINVAL, "--no-api needs --config-file or --kernel (nothing could configure the VM)");
+	if (o->no_api && !o->config_file && !o->kernel && !o->restore)
+		return err_set(-EINVAL, "--no-api needs --config-file, --kernel or --restore (nothing could configure "
+					"the VM)");
 	if (o->no_api && o->api_sock)
 		return err_set(-EINVAL, "--no-api cannot be combined with --api-sock");
-	if (!o->kernel && !o->config_file && !o->api_sock)
-		return err_set(-EINVAL, "--kernel, --config-file or --api-sock is required (see --help)");
+	if (!o->kernel && !o->config_file && !o->api_sock && !o->restore)
+		return err_set(-EINVAL, "--kernel, --config-file, --restore or --api-sock is required (see --help)");
 	return 0;
 }
 
@@ -284,6 +314,17 @@ static int parse_net(const char *value, struct cli_options *out)
 	return 0;
 }
 
+static int parse_restore_mem(const char *v, enum restore_mem *out)
+{
+	if (!strcmp(v, "lazy"))
+		*out = RESTORE_MEM_LAZY;
+	else if (!strcmp(v, "copy"))
+		*out = RESTORE_MEM_COPY;
+	else
+		return err_set(-EINVAL, "--restore-mem: '%.32s' is not one of lazy, copy", v);
+	return 0;
+}
+
 static bool flag_is(const char *arg, const char *flag)
 {
 	size_t n = strlen(flag);
@@ -331,6 +372,15 @@ int cli_parse(int argc, char *const argv[], struct cli_options *out)
 					      sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 		} else if (flag_is(arg, "--log-path")) {
 			ret = take_path(argc, argv, &i, "--log-path", &out->log_path);
+		} else if (flag_is(arg, "--restore-mem")) {
+			ret = take_value(argc, argv, &i, "--restore-mem", &v);
+			out->restore_mem_set = true;
+			if (!ret)
+				ret = parse_restore_mem(v, &out->restore_mem);
+		} else if (flag_is(arg, "--restore")) {
+			ret = take_path(argc, argv, &i, "--restore", &out->restore);
+		} else if (flag_is(arg, "--mem-file")) {
+			ret = take_path(argc, argv, &i, "--mem-file", &out->mem_file);
 		} else if (flag_is(arg, "--metrics-path")) {
 			ret = take_path(argc, argv, &i, "--metrics-path", &out->metrics_path);
 		} else if (flag_is(arg, "--id")) {
@@ -491,17 +541,35 @@ int cli_to_spec(const struct cli_options *opt, struct vm_spec *spec)
 	return 0;
 }
 
+int cli_to_load_params(const struct cli_options *opt, struct snapshot_load_params *out)
+{
+	struct snapshot_load_params p;
+	int ret;
+
+	if (!opt->restore || !opt->mem_file)
+		return err_set(-EINVAL, "no --restore and --mem-file to load a snapshot from");
+	memset(&p, 0, sizeof(p));
+	if ((ret = copy_field("--restore", opt->restore, p.snapshot_path, sizeof(p.snapshot_path))) ||
+	    (ret = copy_field("--mem-file", opt->mem_file, p.mem_file_path, sizeof(p.mem_file_path))))
+		return ret;
+	p.resume_vm = true;
+	p.mem_mode = opt->restore_mem;
+	*out = p;
+	return 0;
+}
+
 void cli_print_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ember --kernel PATH [options]\n"
 		"       ember --config-file FILE [--no-api | --api-sock PATH] [options]\n"
 		"       ember --api-sock PATH [options]\n"
+		"       ember --restore SNAPSHOT --mem-file FILE [--api-sock PATH | --no-api] [options]\n"
 		"\n"
 		"Boots a Linux guest on KVM: an ELF vmlinux (PVH entry, or its 64-bit entry)\n"
 		"or a bzImage (Linux 64-bit boot protocol). The guest's COM1 is this terminal.\n"
-		"The VM comes from the shortcuts below, a Firecracker config file, or\n"
-		"Firecracker's API on a Unix socket.\n"
+		"The VM comes from the shortcuts below, a Firecracker config file,\n"
+		"Firecracker's API on a Unix socket, or a snapshot.\n"
 		"\n"
 		"  --config-file FILE   Firecracker JSON config (boot-source, drives,\n"
 		"                       machine-config, ...); not with the VM shortcuts\n"
@@ -512,6 +580,14 @@ void cli_print_usage(FILE *f)
 		"  --show-level         put the level in each log line\n"
 		"  --show-log-origin    put the source file and line in each log line\n"
 		"  --metrics-path PATH  write metrics (JSON lines) to this file or pipe\n"
+		"\n"
+		"Restoring a snapshot (written by PUT /snapshot/create):\n"
+		"  --restore SNAPSHOT   the VM state file; the VM runs at once, configured as\n"
+		"                       it was; not with --config-file or the VM shortcuts\n"
+		"  --mem-file FILE      its guest memory file (required with --restore)\n"
+		"  --restore-mem lazy|copy\n"
+		"                       lazy (default): map the file privately, each page read\n"
+		"                       on first touch; copy: read it all before the vCPUs run\n"
 		"\n"
 		"VM shortcuts:\n"
 		"  --kernel PATH        kernel image (ELF vmlinux or bzImage)\n"

@@ -9,6 +9,7 @@
 
 #include "vmm/drive.h"
 #include "vmm/log.h"
+#include "vmm/snapshot_params.h"
 #include "vmm/vm_spec.h"
 
 #define CLI_DEFAULT_MEM_MiB 128
@@ -55,8 +56,15 @@ struct cli_options {
 	const char *metrics_path;
 	bool cmdline_set;        /* --cmdline given (else cmdline is the default) */
 	/* The first VM-shaping shortcut given (--kernel, --mem, ...), or NULL;
-	 * these conflict with --config-file. */
+	 * these conflict with --config-file and with --restore. */
 	const char *shortcut;
+
+	/* Restoring a snapshot instead of booting: --restore SNAPSHOT and
+	 * --mem-file FILE (both or neither), --restore-mem lazy|copy. */
+	const char *restore;
+	const char *mem_file;
+	enum restore_mem restore_mem; /* RESTORE_MEM_LAZY unless --restore-mem copy */
+	bool restore_mem_set;         /* --restore-mem given */
 };
 
 /* Returns 0, or -EINVAL with err_last() naming the bad argument. */
@@ -68,5 +76,11 @@ void cli_print_usage(FILE *f);
  * then --id and the logger and metrics flags. Returns 0 or -EINVAL (a
  * --drive id with '-', which API ids cannot hold; an overlong value). */
 int cli_to_spec(const struct cli_options *opt, struct vm_spec *spec);
+
+/* What --restore asks the controller to load: the two paths, mem_mode from
+ * --restore-mem, resume_vm set (a restore from the command line runs the
+ * VM at once), no dirty-page tracking, no overrides. Returns 0, or -EINVAL
+ * when the line has no --restore (*out is then untouched). */
+int cli_to_load_params(const struct cli_options *opt, struct snapshot_load_params *out);
 
 #endif

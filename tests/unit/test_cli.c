@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -65,7 +66,7 @@ static void test_bad_arguments(void **state)
 
 	(void)state;
 	assert_int_equal(cli_parse(1, ARGV(NULL), &o), -EINVAL);
-	assert_non_null(strstr(err_last(), "--kernel, --config-file or --api-sock is required"));
+	assert_non_null(strstr(err_last(), "--kernel, --config-file, --restore or --api-sock is required"));
 	assert_int_equal(PARSE(&o, "--kernel"), -EINVAL);
 	assert_non_null(strstr(err_last(), "--kernel needs a value"));
 	assert_int_equal(PARSE(&o, "--kernel", "k", "--bogus"), -EINVAL);
@@ -124,7 +125,7 @@ static void test_too_many_drives(void **state)
 
 static void test_usage_mentions_every_flag(void **state)
 {
-	char buf[8192] = { 0 };
+	char buf[16384] = { 0 };
 	FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
 
 	(void)state;
@@ -135,7 +136,8 @@ static void test_usage_mentions_every_flag(void **state)
 					     "--cpu-template", "--log-level", "--print-exit-stats", "--print-startup",
 					     "--help", "--version", "--drive", "--rng", "--config-file", "--api-sock",
 					     "--no-api", "--id", "--log-path", "--show-level", "--show-log-origin",
-					     "--metrics-path", "--net", "tap=", "subnet=" };
+					     "--metrics-path", "--net", "tap=", "subnet=", "--restore", "--mem-file",
+					     "--restore-mem", "lazy|copy" };
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		assert_non_null(strstr(buf, flags[i]));
 }
@@ -186,8 +188,8 @@ static void test_flag_conflicts(void **state)
 	expect_refused(PARSE(&o, "--config-file", "c", "--drive", "path=/a"), "with --drive");
 	expect_refused(PARSE(&o, "--config-file", "c", "--rng"), "with --rng");
 	expect_refused(PARSE(&o, "--config-file", "c", "--cpu-template", "t.json"), "with --cpu-template");
-	expect_refused(PARSE(&o, "--no-api"), "--no-api needs --config-file or --kernel");
-	expect_refused(PARSE(&o, "--api-sock", "/s", "--no-api"), "--no-api needs --config-file or --kernel");
+	expect_refused(PARSE(&o, "--no-api"), "--no-api needs --config-file, --kernel or --restore");
+	expect_refused(PARSE(&o, "--api-sock", "/s", "--no-api"), "--no-api needs --config-file, --kernel or --restore");
 	expect_refused(PARSE(&o, "--kernel", "k", "--api-sock", "/s", "--no-api"),
 		       "--no-api cannot be combined with --api-sock");
 	expect_refused(PARSE(&o, "--kernel", "k", "--id", "my-vm"), "--id: 'my-vm' may hold only");
@@ -451,6 +453,127 @@ static void test_to_spec_rejects(void **state)
 	assert_non_null(strstr(err_last(), "my-disk"));
 }
 
+static void test_restore_flags(void **state)
+{
+	static struct cli_options o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "--restore", "/s/vm.state", "--mem-file", "/s/vm.mem"), 0);
+	assert_string_equal(o.restore, "/s/vm.state");
+	assert_string_equal(o.mem_file, "/s/vm.mem");
+	assert_int_equal(o.restore_mem, RESTORE_MEM_LAZY);
+	assert_false(o.restore_mem_set);
+	assert_null(o.shortcut);
+	/* Both forms, and with every flag that does not shape the VM. */
+	assert_int_equal(PARSE(&o, "--mem-file=/m", "--restore=/s", "--restore-mem=copy", "--api-sock", "/run/fc.sock",
+			       "--id", "vm_2", "--log-path", "/l.log", "--log-level", "debug", "--show-level",
+			       "--show-log-origin", "--metrics-path", "/m.fifo", "--print-startup", "--print-exit-stats"),
+			 0);
+	assert_string_equal(o.restore, "/s");
+	assert_string_equal(o.mem_file, "/m");
+	assert_int_equal(o.restore_mem, RESTORE_MEM_COPY);
+	assert_true(o.restore_mem_set);
+	assert_string_equal(o.api_sock, "/run/fc.sock");
+	assert_string_equal(o.id, "vm_2");
+	assert_int_equal(PARSE(&o, "--restore", "/s", "--mem-file", "/m", "--restore-mem", "lazy", "--no-api"), 0);
+	assert_true(o.no_api);
+	assert_int_equal(o.restore_mem, RESTORE_MEM_LAZY);
+	/* The last --restore-mem wins, as for the other valued flags. */
+	assert_int_equal(PARSE(&o, "--restore", "/s", "--mem-file", "/m", "--restore-mem", "copy", "--restore-mem", "lazy"),
+			 0);
+	assert_int_equal(o.restore_mem, RESTORE_MEM_LAZY);
+	/* --help still answers beside a restore line that is wrong. */
+	assert_int_equal(PARSE(&o, "--help", "--restore", "/s"), 0);
+}
+
+static void test_restore_refusals(void **state)
+{
+	static struct cli_options o;
+	static char *const shortcuts[][2] = {
+		{ "--kernel", "k" }, { "--initrd", "i" }, { "--cmdline", "c" }, { "--mem", "256" }, { "--vcpus", "2" },
+		{ "--cpu-template", "t.json" }, { "--drive", "path=/a" }, { "--vsock", "cid=3,uds=/tmp/v" },
+	};
+
+	(void)state;
+	expect_refused(PARSE(&o, "--restore", "/s"), "--restore needs --mem-file");
+	expect_refused(PARSE(&o, "--restore", "/s", "--api-sock", "/a"), "--restore needs --mem-file");
+	expect_refused(PARSE(&o, "--mem-file", "/m"), "--mem-file needs --restore");
+	expect_refused(PARSE(&o, "--kernel", "k", "--mem-file", "/m"), "--mem-file needs --restore");
+	expect_refused(PARSE(&o, "--kernel", "k", "--restore-mem", "copy"), "--restore-mem needs --restore");
+	expect_refused(PARSE(&o, "--restore", "/s", "--mem-file", "/m", "--config-file", "c.json"),
+		       "--restore cannot be combined with --config-file");
+	expect_refused(PARSE(&o, "--config-file", "c.json", "--restore", "/s", "--mem-file", "/m"),
+		       "--restore cannot be combined with --config-file");
+	for (size_t i = 0; i < sizeof(shortcuts) / sizeof(shortcuts[0]); i++) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "--restore cannot be combined with %s", shortcuts[i][0]);
+		expect_refused(PARSE(&o, "--restore", "/s", "--mem-file", "/m", shortcuts[i][0], shortcuts[i][1]), what);
+		expect_refused(PARSE(&o, shortcuts[i][0], shortcuts[i][1], "--restore", "/s", "--mem-file", "/m"), what);
+	}
+	expect_refused(PARSE(&o, "--restore", "/s", "--mem-file", "/m", "--rng"), "--restore cannot be combined with --rng");
+	/* A new TAP for a restored NIC is an API matter. */
+	expect_refused(PARSE(&o, "--restore", "/s", "--mem-file", "/m", "--net", "tap=t0"),
+		       "--restore cannot be combined with --net (the snapshot holds the VM's interfaces; a new TAP is "
+		       "PUT /snapshot/load's network_overrides)");
+	expect_refused(PARSE(&o, "--restore", "/s", "--mem-file", "/m", "--restore-mem", "eager"),
+		       "--restore-mem: 'eager' is not one of lazy, copy");
+	expect_refused(PARSE(&o, "--restore", "/s", "--mem-file", "/m", "--restore-mem", "Copy"), "not one of lazy, copy");
+	expect_refused(PARSE(&o, "--restore", "/s", "--mem-file", "/m", "--restore-mem", ""), "not one of lazy, copy");
+	expect_refused(PARSE(&o, "--restore", "/s", "--mem-file", "/m", "--restore-mem"), "--restore-mem needs a value");
+	expect_refused(PARSE(&o, "--restore"), "--restore needs a value");
+	expect_refused(PARSE(&o, "--restore", "/s", "--mem-file"), "--mem-file needs a value");
+	expect_refused(PARSE(&o, "--restore", "", "--mem-file", "/m"), "--restore: must not be empty");
+	expect_refused(PARSE(&o, "--restore=", "--mem-file", "/m"), "--restore: must not be empty");
+	expect_refused(PARSE(&o, "--restore", "/s", "--mem-file="), "--mem-file: must not be empty");
+	expect_refused(PARSE(&o, "--restore", "/s", "--mem-file", "/m", "--api-sock", "/a", "--no-api"),
+		       "--no-api cannot be combined with --api-sock");
+	expect_refused(PARSE(&o, "--restorex", "/s"), "unknown argument '--restorex'");
+	expect_refused(PARSE(&o, "--mem-files", "/s"), "unknown argument '--mem-files'");
+}
+
+static void test_restore_overlong_paths(void **state)
+{
+	static struct cli_options o;
+	static char path[SPEC_PATH_MAX + 1];
+
+	(void)state;
+	memset(path, 'p', SPEC_PATH_MAX - 1);
+	path[SPEC_PATH_MAX - 1] = '\0';
+	assert_int_equal(PARSE(&o, "--restore", path, "--mem-file", path), 0);
+	path[SPEC_PATH_MAX - 1] = 'p';
+	expect_refused(PARSE(&o, "--restore", path, "--mem-file", "/m"), "--restore: longer than 4095 bytes");
+	expect_refused(PARSE(&o, "--restore", "/s", "--mem-file", path), "--mem-file: longer than 4095 bytes");
+}
+
+static void test_to_load_params(void **state)
+{
+	static struct cli_options o;
+	static struct snapshot_load_params p, before;
+
+	(void)state;
+	memset(&p, 0x5a, sizeof(p));
+	assert_int_equal(PARSE(&o, "--restore", "/s/vm.state", "--mem-file", "/s/vm.mem", "--api-sock", "/a"), 0);
+	assert_int_equal(cli_to_load_params(&o, &p), 0);
+	assert_string_equal(p.snapshot_path, "/s/vm.state");
+	assert_string_equal(p.mem_file_path, "/s/vm.mem");
+	assert_true(p.resume_vm);
+	assert_false(p.track_dirty_pages || p.has_vsock_override || p.clock_realtime);
+	assert_int_equal(p.mem_mode, RESTORE_MEM_LAZY);
+	assert_int_equal(p.nr_net_overrides, 0);
+	assert_string_equal(p.net_overrides[0].iface_id, "");
+	assert_string_equal(p.vsock_uds_path, "");
+	assert_int_equal(PARSE(&o, "--restore-mem", "copy", "--restore", "/s", "--mem-file", "/m"), 0);
+	assert_int_equal(cli_to_load_params(&o, &p), 0);
+	assert_int_equal(p.mem_mode, RESTORE_MEM_COPY);
+	assert_true(p.resume_vm);
+	/* No --restore: nothing to load, and the output stays as it was. */
+	before = p;
+	assert_int_equal(PARSE(&o, "--kernel", "k"), 0);
+	expect_refused(cli_to_load_params(&o, &p), "no --restore");
+	assert_memory_equal(&p, &before, sizeof(p));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -471,6 +594,10 @@ int main(void)
 		cmocka_unit_test(test_net_refusals),
 		cmocka_unit_test(test_vsock_flag),
 		cmocka_unit_test(test_too_many_nets),
+		cmocka_unit_test(test_restore_flags),
+		cmocka_unit_test(test_restore_refusals),
+		cmocka_unit_test(test_restore_overlong_paths),
+		cmocka_unit_test(test_to_load_params),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
