@@ -1860,6 +1860,230 @@ static void sc_vsock_echo(void)
 	finish(RB_POWER_OFF, "poweroff");
 }
 
+/* ---- snapshot scenario ---- */
+
+#define SNAP_BLK_BYTES (1 << 20)
+
+static long long clock_ms(clockid_t clk)
+{
+	struct timespec ts = { 0, 0 };
+	clock_gettime(clk, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The ticker child: "snap-tick N mono=<ms> real=<ms>" every 100 ms (a
+ * relative sleep, so a restore never produces a burst of catch-up ticks). */
+static void __attribute__((noreturn)) snap_ticker(void)
+{
+	for (long n = 0;; n++) {
+		marker("snap-tick %ld mono=%lld real=%lld", n, clock_ms(CLOCK_MONOTONIC), clock_ms(CLOCK_REALTIME));
+		struct timespec d = { 0, 100 * 1000 * 1000 };
+		while (nanosleep(&d, &d) < 0 && errno == EINTR)
+			;
+	}
+}
+
+/* splitmix64 of (seed, word index): the 1 MiB written by "blk SEED",
+ * little-endian 64-bit words. */
+static uint64_t snap_pattern(uint64_t seed, uint64_t i)
+{
+	uint64_t z = seed + (i + 1) * 0x9e3779b97f4a7c15ull;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* "blk SEED": writes the pattern to /dev/vda at 0 with O_DIRECT, fdatasync
+ * (a virtio-blk flush), reads it back with O_DIRECT (from the device, not
+ * the page cache), compares and hashes what was read. 0, or an errno
+ * (EILSEQ: read back something else). */
+static int snap_blk(uint64_t seed, char *hex)
+{
+	static unsigned char *wbuf, *rbuf;
+	int fd, err = 0;
+	if (!wbuf) {
+		wbuf = mmap(NULL, 2 * SNAP_BLK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (wbuf == MAP_FAILED) {
+			wbuf = NULL;
+			return errno;
+		}
+		rbuf = wbuf + SNAP_BLK_BYTES;
+	}
+	for (uint64_t i = 0; i < SNAP_BLK_BYTES / 8; i++) {
+		uint64_t v = snap_pattern(seed, i);
+		for (int b = 0; b < 8; b++)
+			wbuf[i * 8 + b] = (unsigned char)(v >> (8 * b));
+	}
+	fd = open("/dev/vda", O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	for (size_t off = 0; off < SNAP_BLK_BYTES && !err;) {
+		ssize_t n = pwrite(fd, wbuf + off, SNAP_BLK_BYTES - off, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			err = n < 0 ? errno : ENOSPC;
+		else
+			off += n;
+	}
+	if (!err && fdatasync(fd) < 0)
+		err = errno;
+	memset(rbuf, 0, SNAP_BLK_BYTES);
+	for (size_t off = 0; off < SNAP_BLK_BYTES && !err;) {
+		ssize_t n = pread(fd, rbuf + off, SNAP_BLK_BYTES - off, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			err = n < 0 ? errno : ENODATA;
+		else
+			off += n;
+	}
+	close(fd);
+	if (!err && memcmp(wbuf, rbuf, SNAP_BLK_BYTES))
+		err = EILSEQ;
+	if (!err) {
+		struct hasher h;
+		if (hasher_start(&h) < 0)
+			return errno;
+		int w = write_all(h.in, rbuf, SNAP_BLK_BYTES);
+		if (hasher_end(&h, hex) < 0 || w < 0)
+			err = EIO;
+	}
+	return err;
+}
+
+/* One connection: line commands until EOF or a reset. Markers snap-conn
+ * n=I on accept and snap-conn-end n=I cmds=K end=eof|ERRNO. */
+static void __attribute__((noreturn)) snap_conn(int c, unsigned long id)
+{
+	char line[256], reply[256];
+	size_t len = 0;
+	unsigned long cmds = 0;
+	int err = 0, toolong = 0;
+
+	marker("snap-conn n=%lu", id);
+	for (;;) {
+		char ch;
+		ssize_t n = read(c, &ch, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? errno : 0;
+			break;
+		}
+		if (ch != '\n') {
+			if (len < sizeof(line) - 1)
+				line[len++] = ch;
+			else
+				toolong = 1;
+			continue;
+		}
+		line[len] = '\0';
+		if (len && line[len - 1] == '\r')
+			line[--len] = '\0';
+		len = 0;
+		cmds++;
+		unsigned long long seed;
+		char tail;
+		if (toolong) {
+			snprintf(reply, sizeof(reply), "err line-too-long");
+			toolong = 0;
+		} else if (!strcmp(line, "ping")) {
+			snprintf(reply, sizeof(reply), "pong");
+		} else if (!strcmp(line, "time")) {
+			snprintf(reply, sizeof(reply), "time mono=%lld real=%lld", clock_ms(CLOCK_MONOTONIC),
+				 clock_ms(CLOCK_REALTIME));
+		} else if (sscanf(line, "blk %llu%c", &seed, &tail) == 1) {
+			char hex[65];
+			int e = snap_blk(seed, hex);
+			if (e)
+				snprintf(reply, sizeof(reply), "blk-err %s", errname(e));
+			else
+				snprintf(reply, sizeof(reply), "blk-ok %llu %s", seed, hex);
+			marker("snap-blk n=%lu %s", id, reply);
+		} else if (!strcmp(line, "quit")) {
+			write_all(c, "bye\n", 4);
+			marker("snap-quit n=%lu", id);
+			finish(RB_POWER_OFF, "poweroff");
+		} else {
+			snprintf(reply, sizeof(reply), "err unknown-command");
+		}
+		strcat(reply, "\n");
+		if (write_all(c, reply, strlen(reply)) < 0) {
+			err = errno;
+			break;
+		}
+	}
+	close(c);
+	marker("snap-conn-end n=%lu cmds=%lu end=%s", id, cmds, err ? errname(err) : "eof");
+	_exit(0);
+}
+
+/* snapshot: a guest to snapshot and restore. A ticker child prints
+ * snap-tick N mono=<CLOCK_MONOTONIC ms> real=<CLOCK_REALTIME ms> every
+ * 100 ms from N=0; the agent listens on AF_VSOCK port ember.vsock_port
+ * (5000): snap-listening port=P cid=C. Each connection is served in its own
+ * child, line by line: "ping" -> "pong"; "time" -> "time mono= real=";
+ * "blk SEED" (decimal) -> 1 MiB of splitmix64(SEED + (i+1) * golden) words
+ * written to /dev/vda at 0 with O_DIRECT, fdatasync, read back with
+ * O_DIRECT and compared: "blk-ok SEED <sha256 of what was read>" or
+ * "blk-err ERRNO" (EILSEQ: read back something else); "quit" -> "bye" and
+ * power off; anything else "err unknown-command". A restore resets every
+ * vsock connection (TRANSPORT_RESET): the child sees ECONNRESET and ends,
+ * the listener goes on. Accept errors are logged (snap-accept-error) and
+ * retried; after 10 in a row the listener is opened again (snap-relisten).
+ * Runs until "quit". */
+static void sc_snapshot(void)
+{
+	unsigned port = (unsigned)cmdline_long("ember.vsock_port", 5000);
+	unsigned long next_id = 0;
+	int l, errs = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	pid_t t = fork();
+	if (t == 0)
+		snap_ticker();
+	if (t < 0)
+		marker("snap-failed fork-ticker errno=%s", errname(errno));
+	wait_dev("/dev/vsock");
+	while ((l = vsock_listen(port)) < 0) {
+		marker("snap-failed listen port=%u errno=%s", port, errname(errno));
+		sleep(1);
+	}
+	marker("snap-listening port=%u cid=%ld", port, vsock_local_cid());
+	for (;;) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0) {
+			if (errno == EINTR)
+				continue;
+			marker("snap-accept-error errno=%s", errname(errno));
+			usleep(200 * 1000);
+			if (++errs >= 10) {
+				close(l);
+				while ((l = vsock_listen(port)) < 0) {
+					marker("snap-failed listen port=%u errno=%s", port, errname(errno));
+					sleep(1);
+				}
+				marker("snap-relisten port=%u", port);
+				errs = 0;
+			}
+			continue;
+		}
+		errs = 0;
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(l);
+			snap_conn(c, next_id);
+		}
+		if (pid < 0)
+			marker("snap-accept-error step=fork errno=%s", errname(errno));
+		next_id++;
+		close(c);
+	}
+}
+
 /* ---- root file system switch (ember.root=/dev/vdX) ---- */
 
 static void __attribute__((noreturn)) root_fail(const char *step)
@@ -1938,6 +2162,7 @@ static const struct scenario {
 	{ "net", sc_net },
 	{ "net-iperf", sc_net_iperf },
 	{ "vsock-echo", sc_vsock_echo },
+	{ "snapshot", sc_snapshot },
 };
 
 int main(void)
