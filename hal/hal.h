@@ -211,6 +211,11 @@ struct hal_vcpu_ops {
 	int (*get_lapic)(struct hal_vcpu *vcpu, struct kvm_lapic_state *lapic);
 	int (*set_lapic)(struct hal_vcpu *vcpu, const struct kvm_lapic_state *lapic);
 	int (*set_cpuid)(struct hal_vcpu *vcpu, const struct kvm_cpuid2 *cpuid);
+	/* The CPUID the vCPU has now (what set_cpuid installed), into
+	 * cpuid->nent preallocated entries; nent becomes the number filled (0
+	 * before any set_cpuid). Too few: -E2BIG with nent set to the number
+	 * needed (when the backend can tell), as get_supported_cpuid. */
+	int (*get_cpuid)(struct hal_vcpu *vcpu, struct kvm_cpuid2 *cpuid);
 	int (*get_events)(struct hal_vcpu *vcpu, struct kvm_vcpu_events *events);
 	int (*set_events)(struct hal_vcpu *vcpu, const struct kvm_vcpu_events *events);
 	int (*get_mp_state)(struct hal_vcpu *vcpu, struct kvm_mp_state *mp);

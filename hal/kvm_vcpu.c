@@ -12,6 +12,9 @@
 
 static const struct hal_vcpu_ops kvm_vcpu_ops;
 
+/* KVM_MAX_CPUID_ENTRIES: KVM_SET_CPUID2 takes no more. */
+#define KVM_CPUID_MAX 256u
+
 static struct kvm_hal_vcpu *vcpu_of(struct hal_vcpu *vcpu)
 {
 	return (struct kvm_hal_vcpu *)vcpu;
@@ -215,6 +218,39 @@ static int kvm_set_cpuid(struct hal_vcpu *v, const struct kvm_cpuid2 *cpuid)
 	return VCPU_IOCTL(v, KVM_SET_CPUID2, cpuid);
 }
 
+/* KVM_GET_CPUID2 leaves nent alone when it fails with E2BIG, so ask
+ * again with room for KVM's maximum to tell the caller the count. */
+static uint32_t cpuid_probe_need(struct hal_vcpu *v)
+{
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + KVM_CPUID_MAX * sizeof(c->entries[0]));
+	uint32_t need = 0;
+
+	if (!c)
+		return 0;
+	c->nent = KVM_CPUID_MAX;
+	if (ioctl(vcpu_of(v)->fd, KVM_GET_CPUID2, c) == 0)
+		need = c->nent;
+	free(c);
+	return need;
+}
+
+static int kvm_get_cpuid(struct hal_vcpu *v, struct kvm_cpuid2 *cpuid)
+{
+	uint32_t given = cpuid->nent, need;
+	int e;
+
+	if (ioctl(vcpu_of(v)->fd, KVM_GET_CPUID2, cpuid) == 0)
+		return 0;
+	e = errno;
+	if (e != E2BIG)
+		return err_fail(-e, "KVM_GET_CPUID2 vCPU %u (%u entries): %s", v->id, given, strerror(e));
+	need = cpuid_probe_need(v);
+	if (need <= given)
+		return err_fail(-E2BIG, "KVM_GET_CPUID2 vCPU %u: %u entries are too few", v->id, given);
+	cpuid->nent = need;
+	return err_fail(-E2BIG, "KVM_GET_CPUID2 vCPU %u: %u entries given, %u needed", v->id, given, need);
+}
+
 static int kvm_get_events(struct hal_vcpu *v, struct kvm_vcpu_events *events)
 {
 	return VCPU_IOCTL(v, KVM_GET_VCPU_EVENTS, events);
@@ -315,6 +351,7 @@ static const struct hal_vcpu_ops kvm_vcpu_ops = {
 	.get_lapic = kvm_get_lapic,
 	.set_lapic = kvm_set_lapic,
 	.set_cpuid = kvm_set_cpuid,
+	.get_cpuid = kvm_get_cpuid,
 	.get_events = kvm_get_events,
 	.set_events = kvm_set_events,
 	.get_mp_state = kvm_get_mp_state,

@@ -51,6 +51,7 @@ static const char *const op_names[MOCK_OP_COUNT] = {
 	[MOCK_GET_LAPIC] = "get_lapic",
 	[MOCK_SET_LAPIC] = "set_lapic",
 	[MOCK_SET_CPUID] = "set_cpuid",
+	[MOCK_GET_CPUID] = "get_cpuid",
 	[MOCK_GET_EVENTS] = "get_events",
 	[MOCK_SET_EVENTS] = "set_events",
 	[MOCK_GET_MP_STATE] = "get_mp_state",

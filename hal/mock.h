@@ -58,6 +58,7 @@ enum hal_mock_op {
 	MOCK_GET_LAPIC,
 	MOCK_SET_LAPIC,
 	MOCK_SET_CPUID,
+	MOCK_GET_CPUID,
 	MOCK_GET_EVENTS,
 	MOCK_SET_EVENTS,
 	MOCK_GET_MP_STATE,
@@ -80,7 +81,7 @@ enum hal_mock_op {
  *   | TAP_SET_OFFLOADS offloads | TAP_SET_VNET_HDR_SIZE size.
  * vCPU ops have args[0] = vCPU id, then: RUN exit reason | SET_REGS rip,
  *   rsp | SET_SREGS cr0, cr3, cr4 | GET/SET_MSRS nmsrs | SET_XCRS nr_xcrs |
- *   SET_CPUID nent | SET_MP_STATE mp_state.
+ *   SET_CPUID nent | GET_CPUID nent given | SET_MP_STATE mp_state.
  * `result` is the op's return value (bytes for TAP reads/writes, count for
  * MSRs). set_immediate_exit is not logged: it must stay signal-safe. */
 struct hal_mock_call {

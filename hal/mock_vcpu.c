@@ -345,6 +345,30 @@ static int mock_set_cpuid(struct hal_vcpu *vcpu, const struct kvm_cpuid2 *cpuid)
 		       do_set_cpuid(mock_vcpu_of(vcpu), cpuid));
 }
 
+static int do_get_cpuid(struct mock_vcpu *v, struct kvm_cpuid2 *cpuid)
+{
+	uint32_t have = v->cpuid ? v->cpuid->nent : 0;
+
+	if (cpuid->nent < have) {
+		uint32_t given = cpuid->nent;
+
+		cpuid->nent = have;
+		return err_fail(-E2BIG, "mock: vCPU %u has %u CPUID entries, %u given", v->base.id, have, given);
+	}
+	if (have)
+		memcpy(cpuid->entries, v->cpuid->entries, have * sizeof(cpuid->entries[0]));
+	cpuid->nent = have;
+	return 0;
+}
+
+static int mock_get_cpuid(struct hal_vcpu *vcpu, struct kvm_cpuid2 *cpuid)
+{
+	uint32_t given = cpuid->nent;
+
+	return MOCK_OP(mock_hal_of_vcpu(vcpu), MOCK_GET_CPUID, vcpu->id, given, 0, 0,
+		       do_get_cpuid(mock_vcpu_of(vcpu), cpuid));
+}
+
 /* ---- lifetime ------------------------------------------------------------------- */
 
 void mock_vcpu_free(struct mock_vcpu *v)
@@ -442,6 +466,7 @@ static const struct hal_vcpu_ops mock_vcpu_ops = {
 	.get_lapic = mock_get_lapic,
 	.set_lapic = mock_set_lapic,
 	.set_cpuid = mock_set_cpuid,
+	.get_cpuid = mock_get_cpuid,
 	.get_events = mock_get_events,
 	.set_events = mock_set_events,
 	.get_mp_state = mock_get_mp_state,

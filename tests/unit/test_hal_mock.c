@@ -339,6 +339,7 @@ static int invoke(struct rig *r, enum hal_mock_op op)
 	case MOCK_GET_LAPIC: return v->ops->get_lapic(v, &lapic);
 	case MOCK_SET_LAPIC: return v->ops->set_lapic(v, &lapic);
 	case MOCK_SET_CPUID: cpuid.c.nent = 1; return v->ops->set_cpuid(v, &cpuid.c);
+	case MOCK_GET_CPUID: return v->ops->get_cpuid(v, &cpuid.c);
 	case MOCK_GET_EVENTS: return v->ops->get_events(v, &events);
 	case MOCK_SET_EVENTS: return v->ops->set_events(v, &events);
 	case MOCK_GET_MP_STATE: return v->ops->get_mp_state(v, &mp);
@@ -1212,6 +1213,47 @@ static void test_cpuid(void **state)
 	h->ops->destroy(h);
 }
 
+/* get_cpuid reads back what set_cpuid stored, with get_supported_cpuid's
+ * -E2BIG contract, and fails like any other op when told to. */
+static void test_get_cpuid(void **state)
+{
+	(void)state;
+	struct hal *h = mk();
+	struct hal_vm *vm = mkvm(h);
+	struct hal_vcpu *v = mkvcpu(vm, 3);
+	struct {
+		struct kvm_cpuid2 c;
+		struct kvm_cpuid_entry2 e[4];
+	} in = { .c.nent = 3 }, out;
+
+	memset(&out, 0xaa, sizeof(out));
+	out.c.nent = 4;
+	assert_int_equal(v->ops->get_cpuid(v, &out.c), 0);
+	assert_int_equal(out.c.nent, 0); /* nothing set yet */
+	in.e[0] = (struct kvm_cpuid_entry2){ .function = 0, .eax = 0xd };
+	in.e[1] = (struct kvm_cpuid_entry2){ .function = 1, .ebx = 0x03000800, .ecx = 0x80000000 };
+	in.e[2] = (struct kvm_cpuid_entry2){ .function = 0xb, .index = 1, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX };
+	assert_int_equal(v->ops->set_cpuid(v, &in.c), 0);
+	out.c.nent = 4;
+	assert_int_equal(v->ops->get_cpuid(v, &out.c), 0);
+	assert_int_equal(out.c.nent, 3);
+	assert_memory_equal(out.e, in.e, 3 * sizeof(in.e[0]));
+	assert_int_equal(hal_mock_last_call(h, MOCK_GET_CPUID)->args[0], 3);
+	assert_int_equal(hal_mock_last_call(h, MOCK_GET_CPUID)->args[1], 4);
+
+	out.c.nent = 2;
+	assert_int_equal(v->ops->get_cpuid(v, &out.c), -E2BIG);
+	assert_int_equal(out.c.nent, 3);
+	assert_true(msg_has("vCPU 3 has 3 CPUID entries, 2 given"));
+
+	hal_mock_fail_nth(h, MOCK_GET_CPUID, 1, -EIO);
+	out.c.nent = 4;
+	assert_int_equal(v->ops->get_cpuid(v, &out.c), -EIO);
+	assert_int_equal(hal_mock_last_call(h, MOCK_GET_CPUID)->result, -EIO);
+	assert_int_equal(hal_mock_call_count(h, MOCK_GET_CPUID), 4);
+	h->ops->destroy(h);
+}
+
 /* ---- scripted exits -------------------------------------------------------- */
 
 static void test_run_empty_script(void **state)
@@ -1672,6 +1714,7 @@ int main(void)
 		cmocka_unit_test(test_sregs_checked_like_kvm),
 		cmocka_unit_test(test_msrs),
 		cmocka_unit_test(test_cpuid),
+		cmocka_unit_test(test_get_cpuid),
 		cmocka_unit_test(test_run_empty_script),
 		cmocka_unit_test(test_run_io_exits),
 		cmocka_unit_test(test_run_mmio_and_other_exits),
