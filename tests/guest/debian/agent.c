@@ -2019,6 +2019,19 @@ static void __attribute__((noreturn)) snap_conn(int c, unsigned long id)
 	_exit(0);
 }
 
+/* vsock_listen, printing snap-failed listen ... when the error is new (a
+ * VM without a vsock device retries quietly, ticking on). */
+static int snap_listen(unsigned port)
+{
+	static int last_err;
+	int l = vsock_listen(port);
+	if (l < 0 && errno != last_err) {
+		last_err = errno;
+		marker("snap-failed listen port=%u errno=%s", port, errname(errno));
+	}
+	return l;
+}
+
 /* snapshot: a guest to snapshot and restore. A ticker child prints
  * snap-tick N mono=<CLOCK_MONOTONIC ms> real=<CLOCK_REALTIME ms> every
  * 100 ms from N=0; the agent listens on AF_VSOCK port ember.vsock_port
@@ -2032,6 +2045,7 @@ static void __attribute__((noreturn)) snap_conn(int c, unsigned long id)
  * vsock connection (TRANSPORT_RESET): the child sees ECONNRESET and ends,
  * the listener goes on. Accept errors are logged (snap-accept-error) and
  * retried; after 10 in a row the listener is opened again (snap-relisten).
+ * Without a vsock device it only ticks (snap-failed listen ..., once).
  * Runs until "quit". */
 static void sc_snapshot(void)
 {
@@ -2046,10 +2060,8 @@ static void sc_snapshot(void)
 	if (t < 0)
 		marker("snap-failed fork-ticker errno=%s", errname(errno));
 	wait_dev("/dev/vsock");
-	while ((l = vsock_listen(port)) < 0) {
-		marker("snap-failed listen port=%u errno=%s", port, errname(errno));
+	while ((l = snap_listen(port)) < 0)
 		sleep(1);
-	}
 	marker("snap-listening port=%u cid=%ld", port, vsock_local_cid());
 	for (;;) {
 		while (waitpid(-1, NULL, WNOHANG) > 0)
@@ -2062,10 +2074,8 @@ static void sc_snapshot(void)
 			usleep(200 * 1000);
 			if (++errs >= 10) {
 				close(l);
-				while ((l = vsock_listen(port)) < 0) {
-					marker("snap-failed listen port=%u errno=%s", port, errname(errno));
+				while ((l = snap_listen(port)) < 0)
 					sleep(1);
-				}
 				marker("snap-relisten port=%u", port);
 				errs = 0;
 			}
