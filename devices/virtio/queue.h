@@ -7,7 +7,11 @@
  * device-readable buffers come before the device-writable ones. Any
  * violation makes virtq_pop() fail; the transport then marks the device
  * as needing a reset. Backends get host iovecs that were checked, never
- * guest addresses. */
+ * guest addresses.
+ *
+ * With dirty tracking on (guest_mem_track_dirty) the walker marks every
+ * device-writable buffer as it hands it out and every used-area word it
+ * writes, so backends need not mark what they write through the iovecs. */
 #ifndef EMBER_VIRTIO_QUEUE_H
 #define EMBER_VIRTIO_QUEUE_H
 
