@@ -23,7 +23,7 @@ DEPS_BUILD := build-essential libcmocka-dev pkg-config libjansson-dev acpica-too
 DEPS_COVERAGE := gcovr
 DEPS_MEMCHECK := valgrind
 
-LIB_SRC := $(filter-out vmm/main.c,$(wildcard hal/*.c vmm/*.c devices/*.c devices/*/*.c boot/*.c snapshot/*.c))
+LIB_SRC := $(filter-out vmm/main.c vmm/rebase_snap_main.c,$(wildcard hal/*.c vmm/*.c devices/*.c devices/*/*.c boot/*.c snapshot/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_HELPER_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/unit/*.c)) $(wildcard tests/virtio/*.c)
@@ -35,7 +35,7 @@ include tests/guest/guests.mk
 include tests/guest/debian/debian.mk
 
 .PHONY: all deps check unit memcheck coverage integration integration-linux run bench fuzz clean
-all: $(BUILD)/ember
+all: $(BUILD)/ember $(BUILD)/ember-rebase-snap
 
 # `make` alone builds ember, not the test guests included above.
 .DEFAULT_GOAL := all
@@ -54,6 +54,9 @@ $(BUILD)/libember.a: $(LIB_OBJ)
 $(BUILD)/ember: $(BUILD)/obj/vmm/main.o $(BUILD)/libember.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/ember-rebase-snap: $(BUILD)/obj/vmm/rebase_snap_main.o $(BUILD)/libember.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_HELPER_SRC) $(BUILD)/libember.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(TEST_HELPER_SRC) $(BUILD)/libember.a $(LDFLAGS) -lcmocka $(LDLIBS)
@@ -69,7 +72,7 @@ $(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/libembe
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/libember.a $(LDFLAGS) $(LDLIBS)
 
-unit: $(TEST_BIN) $(FUZZ_REPLAY) $(BUILD)/ember
+unit: $(TEST_BIN) $(FUZZ_REPLAY) $(BUILD)/ember $(BUILD)/ember-rebase-snap
 	@tests/check_hal_boundary.sh
 	@tests/check_hal_boundary_selftest.sh
 	@tests/run_unit.sh $(BUILD) $(TEST_BIN)
