@@ -420,13 +420,59 @@ static void patch_vm(struct route_ctx *c)
 	reply_empty(c->out);
 }
 
-static void put_snapshot(struct route_ctx *c)
+/* Firecracker refuses a load once anything that shapes the VM was set. */
+static bool boot_configured(const struct vm_spec *s)
 {
-	if (!c->tok[1] || (strcmp(c->tok[1], "create") && strcmp(c->tok[1], "load"))) {
-		reply_fault(c->out, 400, "Invalid request method and/or path: PUT snapshot.");
+	struct vm_spec fresh;
+
+	vm_spec_init(&fresh);
+	return s->boot.kernel_image_path[0] || s->nr_drives || s->nr_nets || s->vsock.present ||
+	       s->entropy.present || s->balloon.present || memcmp(&s->machine, &fresh.machine, sizeof(fresh.machine));
+}
+
+static void snapshot_create(struct route_ctx *c)
+{
+	struct snapshot_create_params p;
+
+	if (!require_post_boot(c))
+		return;
+	if (spec_json_parse_snapshot_create(c->body, "snapshot", &p) || controller_snapshot_create(c->ctl, &p)) {
+		reply_error(c->out);
 		return;
 	}
-	reply_fault(c->out, 400, "Snapshots are not implemented in ember %s yet.", EMBER_VERSION);
+	reply_empty(c->out);
+}
+
+static void snapshot_load(struct route_ctx *c)
+{
+	static struct snapshot_load_params p; /* paths make it large; one VMM thread */
+
+	if (!require_pre_boot(c))
+		return;
+	if (boot_configured(&c->ctl->spec)) {
+		reply_fault(c->out, 400,
+			    "Loading a microVM snapshot not allowed after configuring boot-specific resources.");
+		return;
+	}
+	if (spec_json_parse_snapshot_load(c->body, "snapshot", &p)) {
+		reply_error(c->out);
+		return;
+	}
+	if (controller_snapshot_load(c->ctl, &p)) {
+		reply_fault(c->out, 400, "Load microVM snapshot error: %s", err_last());
+		return;
+	}
+	reply_empty(c->out);
+}
+
+static void put_snapshot(struct route_ctx *c)
+{
+	if (c->tok[1] && !strcmp(c->tok[1], "create"))
+		snapshot_create(c);
+	else if (c->tok[1] && !strcmp(c->tok[1], "load"))
+		snapshot_load(c);
+	else
+		reply_fault(c->out, 400, "Invalid request method and/or path: PUT snapshot.");
 }
 
 static void invalid_path(struct route_ctx *c)

@@ -3,11 +3,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "devices/virtio/blk.h"
 #include "vmm/file.h"
 #include "vmm/log.h"
+#include "vmm/vm_snapshot.h"
 #include "vmm/vm_virtio.h"
 
 #define KERNEL_MAX_BYTES (1ULL << 30)
@@ -119,12 +121,52 @@ static int add_devices(struct controller *ctl)
 	return ret;
 }
 
+static int open_hal(struct controller *ctl)
+{
+	int ret;
+
+	if (ctl->env.hal)
+		return 0;
+	ret = ctl->env.open_hal ? ctl->env.open_hal(&ctl->env.hal) : err_set(-ENODEV, "no hypervisor backend");
+	if (!ret)
+		ctl->owns_hal = true;
+	return ret;
+}
+
+/* The end of every start: main's wiring, the device kicks on the loop,
+ * then the vCPUs (parked at once when `paused`). On failure the VM goes. */
+static int start_vcpus(struct controller *ctl, int ret, bool paused)
+{
+	if (!ret && ctl->env.on_vm_built)
+		ret = ctl->env.on_vm_built(ctl->env.opaque, ctl->vm);
+	if (!ret)
+		ret = vm_virtio_attach(ctl->vm, ctl->env.loop);
+	if (!ret && paused)
+		atomic_store(&ctl->vm->pause_requested, true);
+	if (!ret)
+		ret = vm_start(ctl->vm);
+	if (!ret && paused)
+		ret = vm_pause(ctl->vm);
+	if (ret) {
+		char msg[ERR_MSG_MAX];
+
+		/* Teardown may log and clobber the message the caller reports. */
+		snprintf(msg, sizeof(msg), "%s", err_last());
+		vm_destroy(ctl->vm);
+		ctl->vm = NULL;
+		return err_set(ret, "%s", msg);
+	}
+	ctl->state = paused ? CONTROLLER_PAUSED : CONTROLLER_RUNNING;
+	return 0;
+}
+
 int controller_start(struct controller *ctl)
 {
 	const struct vm_spec *spec = &ctl->spec;
 	struct vm_config cfg = { .mem_mib = spec->machine.mem_size_mib,
 				 .nr_vcpus = spec->machine.vcpu_count,
-				 .console = ctl->env.console };
+				 .console = ctl->env.console,
+				 .track_dirty = spec->machine.track_dirty_pages };
 	/* Room for boot_args plus what vm_spec_cmdline appends: root= with a
 	 * partuuid (~82 bytes) and an ip= (~62). */
 	char cmdline[SPEC_BOOT_ARGS_MAX + 256];
@@ -145,14 +187,10 @@ int controller_start(struct controller *ctl)
 	if (ret)
 		return ret;
 	ctl->start_failed_on_config = false;
-	if (!ctl->env.hal) {
-		ret = ctl->env.open_hal ? ctl->env.open_hal(&ctl->env.hal)
-					: err_set(-ENODEV, "no hypervisor backend");
-		if (ret) {
-			free_images(&boot);
-			return ret;
-		}
-		ctl->owns_hal = true;
+	ret = open_hal(ctl);
+	if (ret) {
+		free_images(&boot);
+		return ret;
 	}
 	ret = vm_create(ctl->env.hal, &cfg, &ctl->vm);
 	if (!ret) {
@@ -167,23 +205,85 @@ int controller_start(struct controller *ctl)
 	free_images(&boot);
 	if (!ret)
 		ctl->start_failed_on_config = false;
-	if (!ret && ctl->env.on_vm_built)
-		ret = ctl->env.on_vm_built(ctl->env.opaque, ctl->vm);
-	if (!ret)
-		ret = vm_virtio_attach(ctl->vm, ctl->env.loop);
-	if (!ret)
-		ret = vm_start(ctl->vm);
-	if (ret) {
-		char msg[ERR_MSG_MAX];
+	return start_vcpus(ctl, ret, false);
+}
 
-		/* Teardown may log and clobber the message the caller reports. */
-		snprintf(msg, sizeof(msg), "%s", err_last());
-		vm_destroy(ctl->vm);
-		ctl->vm = NULL;
-		return err_set(ret, "%s", msg);
+int controller_snapshot_create(struct controller *ctl, const struct snapshot_create_params *p)
+{
+	struct vm_snapshot_stats st;
+	struct timespec t0, t1;
+	int ret;
+
+	if (ctl->state != CONTROLLER_PAUSED)
+		return err_set(-EINVAL, "Cannot create a snapshot: the microVM is not paused.");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = vm_snapshot_save(ctl->vm, &ctl->spec, p, &st);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (!ret)
+		log_info("snapshot (%s) created in %.1f ms: %s (%llu bytes), %s (%llu bytes of RAM written, %llu pages, %llu skipped)",
+			 p->type == SNAPSHOT_DIFF ? "Diff" : "Full",
+			 (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6, p->snapshot_path,
+			 (unsigned long long)st.state_bytes, p->mem_file_path, (unsigned long long)st.mem_bytes,
+			 (unsigned long long)st.pages_written, (unsigned long long)st.pages_skipped);
+	return ret;
+}
+
+static int load_vm(struct controller *ctl, const struct snapshot_load_params *p, const struct vm_snapshot *snap)
+{
+	struct vm_mem_file mf;
+	struct vm_config cfg = { .mem_mib = ctl->spec.machine.mem_size_mib,
+				 .nr_vcpus = ctl->spec.machine.vcpu_count,
+				 .console = ctl->env.console,
+				 .mem_file = &mf,
+				 .track_dirty = p->track_dirty_pages };
+	int ret;
+
+	vm_snapshot_mem_file(snap, p->mem_mode == RESTORE_MEM_LAZY, &mf);
+	ret = vm_create(ctl->env.hal, &cfg, &ctl->vm);
+	if (ret)
+		return ret;
+	ctl->vm->print_startup = ctl->env.print_startup;
+	/* The devices' backing files and the saved state are the user's. */
+	ctl->start_failed_on_config = true;
+	ret = add_devices(ctl);
+	if (!ret)
+		ret = vm_snapshot_restore(ctl->vm, snap);
+	if (!ret)
+		ctl->start_failed_on_config = false;
+	return ret;
+}
+
+int controller_snapshot_load(struct controller *ctl, const struct snapshot_load_params *p)
+{
+	static struct vm_spec spec, saved; /* large; only the VMM thread comes here */
+	struct vm_snapshot snap;
+	int ret;
+
+	if (ctl->state != CONTROLLER_NOT_STARTED)
+		return err_set(-EALREADY, "the microVM is already started");
+	ctl->start_failed_on_config = true;
+	/* KVM_CLOCK_REALTIME needs the host's wall time at save, which the
+	 * CLOCK record does not keep yet: the guest clock resumes where it stopped. */
+	if (p->clock_realtime)
+		return err_set(-ENOTSUP, "clock_realtime: not supported by ember (the guest clock resumes where it was paused)");
+	ret = vm_snapshot_open(p->snapshot_path, p->mem_file_path, &snap);
+	if (ret)
+		return ret;
+	ret = vm_snapshot_spec(&snap, p, &ctl->spec, &spec);
+	if (!ret) {
+		ctl->start_failed_on_config = false;
+		ret = open_hal(ctl);
 	}
-	ctl->state = CONTROLLER_RUNNING;
-	return 0;
+	if (!ret) {
+		saved = ctl->spec;
+		ctl->spec = spec; /* add_devices builds from it */
+		ret = load_vm(ctl, p, &snap);
+		ret = start_vcpus(ctl, ret, !p->resume_vm);
+		if (ret)
+			ctl->spec = saved;
+	}
+	vm_snapshot_close(&snap);
+	return ret;
 }
 
 int controller_pause(struct controller *ctl)

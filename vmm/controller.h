@@ -11,6 +11,7 @@
 #include "vmm/cpu_template.h"
 #include "vmm/event_loop.h"
 #include "vmm/metrics.h"
+#include "vmm/snapshot_params.h"
 #include "vmm/spec_json.h"
 #include "vmm/vm.h"
 #include "vmm/vm_spec.h"
@@ -62,6 +63,13 @@ int controller_update_drive(struct controller *ctl, const struct spec_partial_dr
 /* Sets up the logger / metrics sink from the spec (pre-boot, once each). */
 int controller_apply_logger(struct controller *ctl, const struct spec_logger *l);
 int controller_apply_metrics(struct controller *ctl, const struct spec_metrics *m);
+/* PUT /snapshot/create: the VM must be paused. */
+int controller_snapshot_create(struct controller *ctl, const struct snapshot_create_params *p);
+/* PUT /snapshot/load (and --restore): builds the VM the snapshot describes,
+ * with guest RAM from its memory file, puts every saved state back and
+ * starts the vCPUs running (resume_vm) or paused. Like InstanceStart, a
+ * failure leaves nothing behind and the state NOT_STARTED. */
+int controller_snapshot_load(struct controller *ctl, const struct snapshot_load_params *p);
 const char *controller_state_name(enum controller_state s);
 /* Stops vCPUs and frees the VM (if any); returns its exit code. */
 int controller_finish(struct controller *ctl);

@@ -214,7 +214,14 @@ static int run(const struct cli_options *opt, const struct vm_spec *spec)
 		    event_loop_add(&st.loop, api_server_fd(st.api), EPOLLIN, on_api, &st))
 			goto out_ctl;
 	}
-	if (boot_now && controller_start(&st.ctl)) {
+	if (opt->restore) {
+		static struct snapshot_load_params lp;
+
+		if (cli_to_load_params(opt, &lp) || controller_snapshot_load(&st.ctl, &lp)) {
+			code = st.ctl.start_failed_on_config ? EMBER_EXIT_BAD_CONFIG : EMBER_EXIT_GENERIC;
+			goto out_ctl;
+		}
+	} else if (boot_now && controller_start(&st.ctl)) {
 		code = st.ctl.start_failed_on_config ? EMBER_EXIT_BAD_CONFIG : EMBER_EXIT_GENERIC;
 		goto out_ctl;
 	}

@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "boot/layout.h"
+#include "snapshot/ram_file.h"
 #include "vmm/log.h"
 #include "vmm/vm_devices.h"
 #include "vmm/vm_virtio.h"
@@ -26,32 +28,67 @@ const char *vm_exit_reason_name(enum vm_exit_reason reason)
 	return reason <= VM_EXIT_GUEST_CRASH ? exit_reason_names[reason] : "?";
 }
 
-/* RAM below the 32-bit MMIO hole, then the rest above 4 GiB. */
-static int vm_setup_memory(struct vm *vm, uint64_t mem_bytes)
+unsigned vm_ram_layout(uint64_t mem_bytes, uint64_t gpa[2], uint64_t size[2])
 {
-	const struct hal_ops *hops = vm->hal->ops;
 	uint64_t low = mem_bytes < LAYOUT_MMIO_GAP_START ? mem_bytes : LAYOUT_MMIO_GAP_START;
-	uint64_t sizes[2] = { low, mem_bytes - low };
-	uint64_t gpas[2] = { 0, LAYOUT_HIGH_RAM_START };
+
+	gpa[0] = 0;
+	size[0] = low;
+	gpa[1] = LAYOUT_HIGH_RAM_START;
+	size[1] = mem_bytes - low;
+	return size[1] ? 2 : 1;
+}
+
+static int vm_ram_get(struct vm *vm, const struct vm_config *cfg, unsigned i, uint64_t size, void **host)
+{
+	const struct vm_mem_file *mf = cfg->mem_file;
+	struct stat st;
 	int ret;
 
-	for (unsigned i = 0; i < 2 && sizes[i]; i++) {
+	if (!mf) {
+		ret = vm->hal->ops->mem_alloc(vm->hal, size, HAL_MEM_NORESERVE, host);
+		return ret ? err_wrap(ret, "allocating %llu MiB of guest memory",
+				      (unsigned long long)(size >> 20))
+			   : 0;
+	}
+	ret = ram_file_load(vm->hal, mf->fd, mf->offset[i], size, mf->lazy, host);
+	if (ret)
+		return err_wrap(ret, "guest memory region %u from the memory file", i);
+	if (mf->lazy && fstat(mf->fd, &st) == 0) {
+		vm->ram_from_file = true;
+		vm->ram_file_dev = st.st_dev;
+		vm->ram_file_ino = st.st_ino;
+	}
+	return 0;
+}
+
+static int vm_setup_memory(struct vm *vm, const struct vm_config *cfg)
+{
+	uint64_t gpas[2], sizes[2];
+	unsigned n = vm_ram_layout(cfg->mem_mib << 20, gpas, sizes);
+	int ret;
+
+	for (unsigned i = 0; i < n; i++) {
 		struct vm_ram *ram = &vm->ram[i];
 
-		ret = hops->mem_alloc(vm->hal, sizes[i], HAL_MEM_NORESERVE, &ram->host);
+		ret = vm_ram_get(vm, cfg, i, sizes[i], &ram->host);
 		if (ret)
-			return err_wrap(ret, "allocating %llu MiB of guest memory",
-					(unsigned long long)(sizes[i] >> 20));
+			return ret;
 		ram->gpa = gpas[i];
 		ram->size = sizes[i];
 		vm->nr_ram++;
 		ret = guest_mem_add_region(&vm->mem, ram->gpa, ram->size, ram->host);
 		if (ret)
 			return ret;
-		ret = vm->hvm->ops->set_memory_slot(vm->hvm, i, ram->gpa, ram->size, ram->host, 0);
+		ret = vm->hvm->ops->set_memory_slot(vm->hvm, i, ram->gpa, ram->size, ram->host,
+						    cfg->track_dirty ? HAL_SLOT_DIRTY_LOG : 0);
 		if (ret)
 			return ret;
 	}
+	/* After the regions exist: tracking sizes its bitmaps from them. */
+	if (cfg->track_dirty && (ret = guest_mem_track_dirty(&vm->mem, true)))
+		return ret;
+	vm->track_dirty = cfg->track_dirty;
 	return 0;
 }
 
@@ -134,7 +171,7 @@ int vm_create(struct hal *hal, const struct vm_config *cfg, struct vm **out)
 	if (!ret)
 		ret = vm_setup_irqchip(vm);
 	if (!ret)
-		ret = vm_setup_memory(vm, cfg->mem_mib << 20);
+		ret = vm_setup_memory(vm, cfg);
 	if (!ret)
 		ret = vm_load_cpuid(vm);
 	if (!ret)
@@ -344,6 +381,7 @@ void vm_destroy(struct vm *vm)
 		vm->hvm->ops->destroy(vm->hvm);
 	for (unsigned i = 0; i < vm->nr_ram; i++)
 		vm->hal->ops->mem_free(vm->hal, vm->ram[i].host, vm->ram[i].size);
+	guest_mem_fini(&vm->mem);
 	free(vm->cpuid);
 	bus_fini(&vm->pio_bus);
 	bus_fini(&vm->mmio_bus);

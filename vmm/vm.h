@@ -49,10 +49,24 @@ struct vm_console {
 	void (*on_input_space)(void *opaque);
 };
 
+/* Guest RAM brought back from a snapshot's memory file: region i of the
+ * usual layout (vm_ram_layout) lies at offset[i] of fd. lazy maps it
+ * MAP_PRIVATE (pages read on first touch, writes stay in this process);
+ * otherwise it is read into fresh memory before the VM is returned. */
+struct vm_mem_file {
+	int fd;
+	bool lazy;
+	uint64_t offset[2];
+};
+
 struct vm_config {
 	uint64_t mem_mib;
 	uint32_t nr_vcpus;
 	struct vm_console console;
+	const struct vm_mem_file *mem_file; /* NULL: fresh zeroed memory */
+	/* KVM's dirty log on every slot and the VMM's own writes tracked, so
+	 * a diff snapshot can save only the pages written since the last one. */
+	bool track_dirty;
 };
 
 struct vm_ram {
@@ -67,6 +81,12 @@ struct vm {
 	struct guest_mem mem;
 	struct vm_ram ram[2];
 	unsigned nr_ram;
+	bool track_dirty;
+	/* The memory file RAM is mapped from (lazy restore), so a snapshot
+	 * never truncates the file its own pages still come from. */
+	bool ram_from_file;
+	dev_t ram_file_dev;
+	ino_t ram_file_ino;
 	struct bus pio_bus;
 	struct bus mmio_bus;
 	struct cpuid_table *cpuid; /* what the backend supports */
@@ -99,6 +119,9 @@ struct vm {
 	int exit_fd; /* eventfd, readable once an exit was requested */
 };
 
+/* Where guest RAM of `mem_bytes` goes: below the 32-bit MMIO gap, then the
+ * rest above 4 GiB. Returns the number of regions (1 or 2). */
+unsigned vm_ram_layout(uint64_t mem_bytes, uint64_t gpa[2], uint64_t size[2]);
 int vm_create(struct hal *hal, const struct vm_config *cfg, struct vm **out);
 /* Lays out the kernel and boot structures and sets every vCPU's state. */
 int vm_load_kernel(struct vm *vm, const struct boot_config *boot);

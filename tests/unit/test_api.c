@@ -103,7 +103,9 @@ static void test_request_shape_errors(void **state)
 	assert_int_equal(call(f, "PUT", "/actions", "{\"action_type\": \"Reboot\"}"), 400);
 	assert_int_equal(call(f, "PUT", "/actions", "{\"action_type\": 1}"), 400);
 	assert_int_equal(call(f, "PUT", "/snapshot/create", "{\"snapshot_path\": \"s\", \"mem_file_path\": \"m\"}"), 400);
-	assert_non_null(strstr(fault(f), "not implemented"));
+	assert_non_null(strstr(fault(f), "before starting the microVM"));
+	assert_int_equal(call(f, "PUT", "/snapshot/load", "{\"snapshot_path\": \"s\"}"), 400);
+	assert_non_null(strstr(fault(f), "mem_backend"));
 	assert_int_equal(call(f, "PUT", "/snapshot/nope", "{}"), 400);
 	assert_non_null(strstr(fault(f), "Invalid request method and/or path"));
 }
