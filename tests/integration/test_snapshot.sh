@@ -9,6 +9,9 @@
 #
 # Tests (SNAP_TESTS, default "main twice corrupt diff"):
 #   main     boot with --api-sock, a scratch raw disk and --vsock:
+#     (the drive is given as the relative path disk.img: every VM runs in
+#     a directory of its own, as Firecracker's jailer puts each in its
+#     chroot, so restored clones open their own copy of the same path)
 #     boot          the agent listens on vsock 5000 and ticks past 20
 #     guest-vsock   a host connection (CONNECT 5000): ping -> pong, time, and
 #                   blk 1: blk-ok, and the sha256 the guest read back is
@@ -37,10 +40,11 @@
 #     shutdown      "quit": the restored guest powers off, ember exits 0
 #     restore-copy  the same snapshot again with --restore-mem copy: the
 #                   counter continues from the same point, ping and blk 3
-#   twice    two fresh `ember --api-sock` processes, each PUT /snapshot/load
-#            from the same state and memory files (resume_vm false, its own
-#            vsock_override uds_path), PATCH /drives/scratch to its own copy
-#            of the disk, PATCH /vm Resumed; both continue the counter from
+#   twice    two fresh `ember --api-sock` processes, each in its own
+#            directory holding its own copy of disk.img, each PUT
+#            /snapshot/load from the same state and memory files (resume_vm
+#            false, its own vsock_override uds_path), PATCH /vm Resumed;
+#            both continue the counter from
 #            the same tick and answer blk (different seeds) into their own
 #            disk copies
 #   corrupt  the state file with one byte flipped: --restore exits non-zero
@@ -60,7 +64,7 @@
 #                         emulated runner is slow when the host is busy)
 #        SNAP_MONO_JUMP_MS=3000
 set -u
-build=${1:-build}
+build=$(realpath "${1:-build}")
 img=$build/debian
 ember=$build/ember
 rebase=$build/ember-rebase-snap
@@ -125,8 +129,9 @@ wait_sock() { local i; for ((i = 0; i < 100; i++)); do [ -S "$1" ] && return 0; 
 
 # The agent's markers in a console file: "EMBER-AGENT <t> EVENT DETAIL".
 agent_all() { tr -d '\r' <"$1" | sed -nE "s/^EMBER-AGENT [0-9.]+ $2 ?//p"; }
-# ticks FILE: "N MONO REAL" per tick line.
-ticks() { tr -d '\r' <"$1" | sed -nE 's/^EMBER-AGENT [0-9.]+ snap-tick ([0-9]+) mono=([0-9]+) real=([0-9]+)$/\1 \2 \3/p'; }
+# ticks FILE, ticks_of <FILE: "N MONO REAL" per tick line.
+ticks_of() { tr -d '\r' | sed -nE 's/^.*EMBER-AGENT [0-9.]+ snap-tick ([0-9]+) mono=([0-9]+) real=([0-9]+)$/\1 \2 \3/p'; }
+ticks() { ticks_of <"$1"; }
 last_tick() { ticks "$1" | tail -1; }
 field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | head -1; }
 # wait_tick FILE PID MIN SECONDS: until a tick >= MIN, the VMM ends or
@@ -327,24 +332,40 @@ median_iv() {
 		awk '{ a[NR] = $1 } END { print NR ? a[int((NR + 1) / 2)] : -1 }'
 }
 
-# check_restored NAME OUT PID "LAST_TICK_LINE PRE_MEDIAN_MS" [T0FILE]: after
-# a restore, the counter continues (first tick = last + 1, no boot banner)
-# and the guest clock is sane: CLOCK_MONOTONIC advanced by less than
-# max(SNAP_MONO_JUMP_MS, 4 ticks as they were before) across the restore,
-# never goes back, and the ticks come every 90 ms or more, at most
+# complete FILE: the file up to its last newline (pausing the guest may cut
+# the console's last line in two).
+complete() {
+	if [ "$(tail -c1 "$1" | od -An -tx1 | tr -d ' \n')" = 0a ]; then cat "$1"; else sed '$d' "$1"; fi
+}
+
+# check_restored NAME SRC OUT PID [T0FILE]: after a restore whose console is
+# OUT, of a VM whose console up to the snapshot is SRC: the counter
+# continues (the first tick after is the last before plus one: the two
+# consoles are read joined, so a line the pause cut in two is whole again;
+# and no boot banner) and the guest clock is sane: CLOCK_MONOTONIC steps by
+# less than max(SNAP_MONO_JUMP_MS, 4 ticks as they were before) across the
+# restore, never goes back, and the ticks come every 90 ms or more, at most
 # max(400 ms, 3x the median before the snapshot) at the median (a busy
-# emulated runner stretches them). Waits for 20 ticks past the restore.
+# emulated runner stretches them); CLOCK_REALTIME does not go back. Waits
+# for 20 ticks past the restore.
 check_restored() {
-	local name=$1 o=$2 pid=$3 n0 mono0 real0 pre first mono1 real1 lat iv med jump hi
-	read -r n0 mono0 real0 pre <<<"$4"
+	local name=$1 src=$2 o=$3 pid=$4 k all n0 mono0 real0 pre first mono1 real1 lat iv med jump hi step
+	k=$(complete "$src" | ticks_of | wc -l)
+	read -r n0 mono0 real0 <<<"$(complete "$src" | ticks_of | tail -1)"
+	pre=$(median_iv "$src")
 	jump=$jump_ms hi=400
 	[ "${pre:-0}" -gt 0 ] && [ $((4 * pre)) -gt "$jump" ] && jump=$((4 * pre))
 	[ "${pre:-0}" -gt 0 ] && [ $((3 * pre)) -gt "$hi" ] && hi=$((3 * pre))
+	if [ "$k" = 0 ]; then
+		fail "$name/counter" "no tick in the console before the snapshot ($src)"
+		return 1
+	fi
 	if ! wait_tick "$o" "$pid" $((n0 + 21)) 60; then
 		fail "$name/counter" "no tick past $((n0 + 21)) within 60 s (last: [$(last_tick "$o")])" "$o"
 		return 1
 	fi
-	read -r first mono1 real1 <<<"$(ticks "$o" | head -1)"
+	all=$(cat "$src" "$o" | ticks_of)
+	read -r first mono1 real1 <<<"$(sed -n "$((k + 1))p" <<<"$all")"
 	if [ "$first" != $((n0 + 1)) ]; then
 		fail "$name/counter" "first tick after the restore is $first, want $((n0 + 1))" "$o"
 	elif tr -d '\r' <"$o" | grep -qE 'Linux version|EMBER-AGENT [0-9.]+ init-started'; then
@@ -354,19 +375,21 @@ check_restored() {
 		[ -n "${5:-}" ] && lat=$(latency_ms "$5" "${o%.out}.err")
 		pass "$name/counter" "tick $n0 -> $first, no boot${lat:+; exec -> first KVM_RUN $lat ms}"
 	fi
-	# intervals between the ticks after the restore
-	iv=$(ticks "$o" | awk 'NR > 1 { print $2 - m } { m = $2 }')
-	med=$(median_iv "$o")
-	if [ $((mono1 - mono0)) -lt 0 ] || [ $((mono1 - mono0)) -ge "$jump" ]; then
-		fail "$name/clock" "CLOCK_MONOTONIC went from $mono0 to $mono1 ms across the restore (want 0..$jump ms)"
-	elif grep -q '^-' <<<"$iv"; then
-		fail "$name/clock" "CLOCK_MONOTONIC went back after the restore: $(tr '\n' ' ' <<<"$iv")"
+	# CLOCK_MONOTONIC steps: across the restore (the last tick before to the
+	# third after), and between the ticks after it
+	step=$(sed -n "$k,$((k + 3))p" <<<"$all" | awk 'NR > 1 && $2 - m > s { s = $2 - m } { m = $2 } END { print s + 0 }')
+	iv=$(sed -n "$((k + 1)),\$p" <<<"$all" | awk 'NR > 1 { print $2 - m } { m = $2 }')
+	med=$(sort -n <<<"$iv" | awk '{ a[NR] = $1 } END { print NR ? a[int((NR + 1) / 2)] : -1 }')
+	if [ "$step" -ge "$jump" ]; then
+		fail "$name/clock" "CLOCK_MONOTONIC stepped by $step ms across the restore (want < $jump ms): $(sed -n "$k,$((k + 3))p" <<<"$all" | cut -d' ' -f1,2 | tr '\n' ' ')"
+	elif grep -q '^-' <<<"$iv" || [ $((mono1 - mono0)) -lt 0 ]; then
+		fail "$name/clock" "CLOCK_MONOTONIC went back: $mono0 before, $(tr '\n' ' ' <<<"$iv")"
 	elif [ "$med" -lt 90 ] || [ "$med" -gt "$hi" ]; then
 		fail "$name/clock" "median tick interval $med ms after the restore, want 90..$hi (${pre:-?} before)"
 	elif [ "$real1" -lt "$real0" ]; then
 		fail "$name/clock" "CLOCK_REALTIME went back across the restore: $real0 -> $real1"
 	else
-		pass "$name/clock" "monotonic +$((mono1 - mono0)) ms and realtime +$((real1 - real0)) ms across the restore, then a tick every $med ms (median; $pre before)"
+		pass "$name/clock" "monotonic steps by at most $step ms across the restore, realtime +$((real1 - real0)) ms; then a tick every $med ms (median; $pre before)"
 	fi
 }
 
@@ -381,13 +404,14 @@ flip_byte() {
 echo "snapshot (Debian $(cut -d' ' -f3 "$img/kernel-version" 2>/dev/null), bzImage, 1 vCPU, $mem MiB, a scratch disk, vsock CID $cid):"
 
 snap=$tmp/vm.snap memf=$tmp/vm.mem disk=$tmp/disk.img last=
+cd "$tmp" || exit 1
 truncate -s 8M "$disk"
 
 t_main() {
 	local o=$tmp/a.out sock=$tmp/a.sock uds=$tmp/a.vsock pid r held n
 	: >"$o"
 	"$ember" --api-sock "$sock" --kernel "$img/bzImage" --initrd "$img/initramfs.cpio" --mem "$mem" --vcpus 1 \
-		--cmdline "$cmdline" --drive "path=$disk,id=scratch" --vsock "cid=$cid,uds=$uds" \
+		--cmdline "$cmdline" --drive "path=disk.img,id=scratch" --vsock "cid=$cid,uds=$uds" \
 		</dev/null >"$o" 2>"$tmp/a.err" &
 	pid=$!; pids+=("$pid")
 	if ! wait_tick "$o" "$pid" 20 "$boot_s" || [ -z "$(agent_all "$o" snap-listening)" ]; then
@@ -441,7 +465,7 @@ t_main() {
 	else
 		pass main/files "state: $(sizes "$snap"); memory: $(sizes "$memf")"
 	fi
-	last="$(last_tick "$o") $(median_iv "$o")"
+	last=$(last_tick "$o")
 
 	# kill -9: the VMM is gone, its sockets stay behind
 	kill -9 "$pid"; wait "$pid" 2>/dev/null
@@ -462,7 +486,7 @@ t_main() {
 		return
 	fi
 	pass main/restore-lazy "running; exec -> first KVM_RUN $(latency_ms "$tmp/b.t0" "$tmp/b.err") ms"
-	check_restored main "$o" "$pid" "$last" || { stop_vm "$pid"; keep "$o" main-restored.console.log; return; }
+	check_restored main "$tmp/a.out" "$o" "$pid" || { stop_vm "$pid"; keep "$o" main-restored.console.log; return; }
 
 	# the held connection: the host end saw EOF at the kill, the guest's end
 	# was reset by the restore
@@ -504,7 +528,7 @@ t_main() {
 	stamp "$tmp/c.t0" "$ember" --restore "$snap" --mem-file "$memf" --restore-mem copy --print-startup \
 		</dev/null >"$o" 2>"$tmp/c.err" &
 	pid=$!; pids+=("$pid")
-	if check_restored copy "$o" "$pid" "$last" "$tmp/c.t0"; then
+	if check_restored copy "$tmp/a.out" "$o" "$pid" "$tmp/c.t0"; then
 		sv "$tmp/c.sv" session "$uds" ping "blk 3"
 		if [ "$(reply "$tmp/c.sv" "$uds" ping)" = pong ]; then
 			pass copy/reconnect "ping -> pong"
@@ -527,27 +551,26 @@ t_twice() {
 	fi
 	declare -a vpid
 	for i in 1 2; do
-		s=$tmp/t$i.sock u=$tmp/t$i.vsock d=$tmp/disk$i.img o=$tmp/t$i.out
-		cp "$disk" "$d"
-		"$ember" --api-sock "$s" </dev/null >"$o" 2>"${o%.out}.err" &
+		s=$tmp/t$i.sock u=$tmp/t$i.vsock d=$tmp/vm$i/disk.img o=$tmp/t$i.out
+		mkdir -p "$tmp/vm$i" && cp "$disk" "$d"
+		(cd "$tmp/vm$i" && exec "$ember" --api-sock "$s") </dev/null >"$o" 2>"${o%.out}.err" &
 		vpid[i]=$!; pids+=("${vpid[i]}")
 		wait_sock "$s" || { fail twice/load "VM $i: no API socket" "$o"; return; }
 		if ! expect 204 "$s" PUT /snapshot/load "{\"snapshot_path\": \"$snap\",
 			\"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$memf\"},
-			\"resume_vm\": false, \"vsock_override\": {\"uds_path\": \"$u\"}}" ||
-			! expect 204 "$s" PATCH /drives/scratch "{\"drive_id\": \"scratch\", \"path_on_host\": \"$d\"}"; then
+			\"resume_vm\": false, \"vsock_override\": {\"uds_path\": \"$u\"}}"; then
 			fail twice/load "VM $i: $why" "$o"
 			ok=0
 		fi
 	done
-	[ $ok = 1 ] && pass twice/load "both loaded from $(basename "$memf") (resume_vm false, own vsock uds), drives PATCHed to their own copies"
+	[ $ok = 1 ] && pass twice/load "both loaded from $(basename "$memf") (resume_vm false, own vsock uds), each opening its own disk.img"
 	for i in 1 2; do
 		[ $ok = 1 ] || break
 		expect 204 "$tmp/t$i.sock" PATCH /vm '{"state": "Resumed"}' || { fail twice/resume "VM $i: $why" "$tmp/t$i.out"; ok=0; }
 	done
 	if [ $ok = 1 ]; then
 		for i in 1 2; do
-			check_restored "twice/vm$i" "$tmp/t$i.out" "${vpid[i]}" "$last"
+			check_restored "twice/vm$i" "$tmp/a.out" "$tmp/t$i.out" "${vpid[i]}"
 		done
 		sv "$tmp/t.sv" session "$tmp/t1.vsock" ping "blk 11" -- "$tmp/t2.vsock" ping "blk 12"
 		for i in 1 2; do
@@ -557,10 +580,10 @@ t_twice() {
 			else
 				fail "twice/vm$i-vsock" "$(grep "t$i.vsock" "$tmp/t.sv" | tr '\n' ' ')" "$tmp/t$i.out"
 			fi
-			check_blk "twice/vm$i-blk" "$tmp/t.sv" "$tmp/t$i.vsock" "1$i" "$tmp/disk$i.img"
+			check_blk "twice/vm$i-blk" "$tmp/t.sv" "$tmp/t$i.vsock" "1$i" "$tmp/vm$i/disk.img"
 		done
-		if [ "$(disk_sha "$tmp/disk1.img")" = "$(disk_sha "$tmp/disk2.img")" ] ||
-			[ "$(disk_sha "$tmp/disk1.img")" = "$(disk_sha "$disk")" ]; then
+		if [ "$(disk_sha "$tmp/vm1/disk.img")" = "$(disk_sha "$tmp/vm2/disk.img")" ] ||
+			[ "$(disk_sha "$tmp/vm1/disk.img")" = "$(disk_sha "$disk")" ]; then
 			fail twice/separate "the disk copies are not separate"
 		fi
 	fi
@@ -642,7 +665,7 @@ EOF
 		return
 	fi
 	sleep 0.3
-	dlast="$(last_tick "$o") $(median_iv "$o")"
+	dlast=$(last_tick "$o")
 	if ! expect 204 "$sock" PUT /snapshot/create \
 		"{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$tmp/d.diff\", \"mem_file_path\": \"$tmp/d.diffmem\"}"; then
 		fail diff/create "$why" "$o"
@@ -665,7 +688,7 @@ EOF
 	stamp "$tmp/e.t0" "$ember" --restore "$tmp/d.diff" --mem-file "$tmp/d.merged" --print-startup \
 		</dev/null >"$o" 2>"$tmp/e.err" &
 	pid=$!; pids+=("$pid")
-	check_restored diff "$o" "$pid" "$dlast" "$tmp/e.t0"
+	check_restored diff "$tmp/d.out" "$o" "$pid" "$tmp/e.t0"
 	stop_vm "$pid"
 	keep "$o" diff-restored.console.log
 }
