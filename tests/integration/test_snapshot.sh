@@ -29,9 +29,12 @@
 #     counter       the first tick after the restore is the last one before
 #                   it plus one, and no kernel boot banner or agent start
 #                   appears: the same guest goes on
-#     clock         CLOCK_MONOTONIC advanced by less than SNAP_MONO_JUMP_MS
-#                   (3000) across the restore, never goes back, and ticks
-#                   every ~100 ms (median interval 80-400 ms) afterwards
+#     clock         CLOCK_MONOTONIC advanced across the restore by less
+#                   than SNAP_MONO_JUMP_MS (3000) plus the time the VM sat
+#                   paused before the snapshot was written (kvmclock runs
+#                   while paused, as in Firecracker), never by the time
+#                   since the snapshot; it never goes back, and ticks every
+#                   ~100 ms afterwards (see check_restored)
 #     old-conn      the guest's end of the connection held across the
 #                   snapshot is reset (TRANSPORT_RESET: snap-conn-end ...
 #                   end=ECONNRESET)
@@ -125,6 +128,7 @@ expect() {
 	why="$2 $3 answered $code, not $want: $body"
 	return 1
 }
+now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 wait_sock() { local i; for ((i = 0; i < 100; i++)); do [ -S "$1" ] && return 0; sleep 0.1; done; return 1; }
 
 # The agent's markers in a console file: "EMBER-AGENT <t> EVENT DETAIL".
@@ -338,23 +342,29 @@ complete() {
 	if [ "$(tail -c1 "$1" | od -An -tx1 | tr -d ' \n')" = 0a ]; then cat "$1"; else sed '$d' "$1"; fi
 }
 
-# check_restored NAME SRC OUT PID [T0FILE]: after a restore whose console is
-# OUT, of a VM whose console up to the snapshot is SRC: the counter
-# continues (the first tick after is the last before plus one: the two
-# consoles are read joined, so a line the pause cut in two is whole again;
-# and no boot banner) and the guest clock is sane: CLOCK_MONOTONIC steps by
-# less than max(SNAP_MONO_JUMP_MS, 4 ticks as they were before) across the
-# restore, never goes back, and the ticks come every 90 ms or more, at most
+# check_restored NAME SRC OUT PID T0FILE PAUSED_MS SNAP_T: after a restore
+# whose console is OUT, of a VM whose console up to the snapshot is SRC: the
+# counter continues (the first tick after is the last before plus one: the
+# two consoles are read joined, so a line the pause cut in two is whole
+# again; and no boot banner) and the guest clock is sane: CLOCK_MONOTONIC
+# steps across the restore by less than PAUSED_MS (how long the VM sat
+# paused before the snapshot was written, or loaded before it resumed:
+# kvmclock runs then, as in Firecracker) plus max(SNAP_MONO_JUMP_MS, 4
+# ticks as they were before), however long ago SNAP_T (the wall clock when
+# the snapshot was written) was; it never goes back, and the ticks come
+# every 90 ms or more, at most
 # max(400 ms, 3x the median before the snapshot) at the median (a busy
 # emulated runner stretches them); CLOCK_REALTIME does not go back. Waits
 # for 20 ticks past the restore.
 check_restored() {
-	local name=$1 src=$2 o=$3 pid=$4 k all n0 mono0 real0 pre first mono1 real1 lat iv med jump hi step
+	local name=$1 src=$2 o=$3 pid=$4 k all n0 mono0 real0 pre first mono1 real1 lat iv med jump hi step ago
+	ago=$(($(now_ms) - ${7:-0}))
 	k=$(complete "$src" | ticks_of | wc -l)
 	read -r n0 mono0 real0 <<<"$(complete "$src" | ticks_of | tail -1)"
 	pre=$(median_iv "$src")
 	jump=$jump_ms hi=400
 	[ "${pre:-0}" -gt 0 ] && [ $((4 * pre)) -gt "$jump" ] && jump=$((4 * pre))
+	jump=$((jump + ${6:-0}))
 	[ "${pre:-0}" -gt 0 ] && [ $((3 * pre)) -gt "$hi" ] && hi=$((3 * pre))
 	if [ "$k" = 0 ]; then
 		fail "$name/counter" "no tick in the console before the snapshot ($src)"
@@ -381,7 +391,7 @@ check_restored() {
 	iv=$(sed -n "$((k + 1)),\$p" <<<"$all" | awk 'NR > 1 { print $2 - m } { m = $2 }')
 	med=$(sort -n <<<"$iv" | awk '{ a[NR] = $1 } END { print NR ? a[int((NR + 1) / 2)] : -1 }')
 	if [ "$step" -ge "$jump" ]; then
-		fail "$name/clock" "CLOCK_MONOTONIC stepped by $step ms across the restore (want < $jump ms): $(sed -n "$k,$((k + 3))p" <<<"$all" | cut -d' ' -f1,2 | tr '\n' ' ')"
+		fail "$name/clock" "CLOCK_MONOTONIC stepped by $step ms across the restore (want < $jump ms, ${6:-0} of them paused): $(sed -n "$k,$((k + 3))p" <<<"$all" | cut -d' ' -f1,2 | tr '\n' ' ')"
 	elif grep -q '^-' <<<"$iv" || [ $((mono1 - mono0)) -lt 0 ]; then
 		fail "$name/clock" "CLOCK_MONOTONIC went back: $mono0 before, $(tr '\n' ' ' <<<"$iv")"
 	elif [ "$med" -lt 90 ] || [ "$med" -gt "$hi" ]; then
@@ -389,7 +399,7 @@ check_restored() {
 	elif [ "$real1" -lt "$real0" ]; then
 		fail "$name/clock" "CLOCK_REALTIME went back across the restore: $real0 -> $real1"
 	else
-		pass "$name/clock" "monotonic steps by at most $step ms across the restore, realtime +$((real1 - real0)) ms; then a tick every $med ms (median; $pre before)"
+		pass "$name/clock" "monotonic steps by at most $step ms across the restore (paused ${6:-0} ms; snapshot written $((ago / 1000)) s ago), realtime +$((real1 - real0)) ms; then a tick every $med ms (median; $pre before)"
 	fi
 }
 
@@ -404,11 +414,14 @@ flip_byte() {
 echo "snapshot (Debian $(cut -d' ' -f3 "$img/kernel-version" 2>/dev/null), bzImage, 1 vCPU, $mem MiB, a scratch disk, vsock CID $cid):"
 
 snap=$tmp/vm.snap memf=$tmp/vm.mem disk=$tmp/disk.img last=
+# the wall clock when the snapshot was written, and how long the VM had
+# been paused then (ms)
+snap_t=0 paused_ms=0
 cd "$tmp" || exit 1
 truncate -s 8M "$disk"
 
 t_main() {
-	local o=$tmp/a.out sock=$tmp/a.sock uds=$tmp/a.vsock pid r held n
+	local o=$tmp/a.out sock=$tmp/a.sock uds=$tmp/a.vsock pid r held n t
 	: >"$o"
 	"$ember" --api-sock "$sock" --kernel "$img/bzImage" --initrd "$img/initramfs.cpio" --mem "$mem" --vcpus 1 \
 		--cmdline "$cmdline" --drive "path=disk.img,id=scratch" --vsock "cid=$cid,uds=$uds" \
@@ -434,29 +447,32 @@ t_main() {
 	held=$(agent_all "$o" snap-conn | tail -1)
 
 	# pause
+	# pause, and create at once (the guest's clock runs on while it is
+	# paused, up to the snapshot)
+	t=$(now_ms)
 	if ! expect 204 "$sock" PATCH /vm '{"state": "Paused"}'; then
 		fail main/pause "$why" "$o"
 		stop_vm "$pid"; keep "$o" main.console.log
 		return
 	fi
-	sleep 0.5; n=$(last_tick "$o"); sleep 1
-	if [ "$(last_tick "$o")" != "$n" ]; then
-		fail main/pause "ticks went on while paused ($n -> $(last_tick "$o"))"
-	else
-		pass main/pause "ticks stopped at ${n%% *}"
-	fi
-
-	# create
 	if ! expect 204 "$sock" PUT /snapshot/create \
 		"{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$snap\", \"mem_file_path\": \"$memf\"}"; then
 		fail main/create "$why" "$o"
 		stop_vm "$pid"; keep "$o" main.console.log
 		return
 	fi
+	snap_t=$(now_ms)
+	paused_ms=$((snap_t - t))
 	if grep -q '^end=' "$tmp/hold.out"; then
 		fail main/create "204 in $secs s, but the held connection ended: $(grep '^end=' "$tmp/hold.out")"
 	else
-		pass main/create "204 in $secs s; the held connection is still open"
+		pass main/create "204 in $secs s, $paused_ms ms after the pause; the held connection is still open"
+	fi
+	sleep 0.3; n=$(last_tick "$o"); sleep 1
+	if [ "$(last_tick "$o")" != "$n" ]; then
+		fail main/pause "ticks went on while paused ($n -> $(last_tick "$o"))"
+	else
+		pass main/pause "ticks stopped at ${n%% *}"
 	fi
 	if [ ! -s "$snap" ] || [ ! -f "$memf" ]; then
 		fail main/files "state file $(ls -l "$snap" 2>&1), memory file $(ls -l "$memf" 2>&1)"
@@ -486,7 +502,7 @@ t_main() {
 		return
 	fi
 	pass main/restore-lazy "running; exec -> first KVM_RUN $(latency_ms "$tmp/b.t0" "$tmp/b.err") ms"
-	check_restored main "$tmp/a.out" "$o" "$pid" || { stop_vm "$pid"; keep "$o" main-restored.console.log; return; }
+	check_restored main "$tmp/a.out" "$o" "$pid" "" "$paused_ms" "$snap_t" || { stop_vm "$pid"; keep "$o" main-restored.console.log; return; }
 
 	# the held connection: the host end saw EOF at the kill, the guest's end
 	# was reset by the restore
@@ -528,7 +544,7 @@ t_main() {
 	stamp "$tmp/c.t0" "$ember" --restore "$snap" --mem-file "$memf" --restore-mem copy --print-startup \
 		</dev/null >"$o" 2>"$tmp/c.err" &
 	pid=$!; pids+=("$pid")
-	if check_restored copy "$tmp/a.out" "$o" "$pid" "$tmp/c.t0"; then
+	if check_restored copy "$tmp/a.out" "$o" "$pid" "$tmp/c.t0" "$paused_ms" "$snap_t"; then
 		sv "$tmp/c.sv" session "$uds" ping "blk 3"
 		if [ "$(reply "$tmp/c.sv" "$uds" ping)" = pong ]; then
 			pass copy/reconnect "ping -> pong"
@@ -549,7 +565,7 @@ t_twice() {
 		fail twice/setup "no snapshot (main failed or did not run)"
 		return
 	fi
-	declare -a vpid
+	local -a vpid loaded resumed
 	for i in 1 2; do
 		s=$tmp/t$i.sock u=$tmp/t$i.vsock d=$tmp/vm$i/disk.img o=$tmp/t$i.out
 		mkdir -p "$tmp/vm$i" && cp "$disk" "$d"
@@ -562,15 +578,18 @@ t_twice() {
 			fail twice/load "VM $i: $why" "$o"
 			ok=0
 		fi
+		loaded[i]=$(now_ms)
 	done
 	[ $ok = 1 ] && pass twice/load "both loaded from $(basename "$memf") (resume_vm false, own vsock uds), each opening its own disk.img"
 	for i in 1 2; do
 		[ $ok = 1 ] || break
 		expect 204 "$tmp/t$i.sock" PATCH /vm '{"state": "Resumed"}' || { fail twice/resume "VM $i: $why" "$tmp/t$i.out"; ok=0; }
+		resumed[i]=$(now_ms)
 	done
 	if [ $ok = 1 ]; then
 		for i in 1 2; do
-			check_restored "twice/vm$i" "$tmp/a.out" "$tmp/t$i.out" "${vpid[i]}"
+			check_restored "twice/vm$i" "$tmp/a.out" "$tmp/t$i.out" "${vpid[i]}" "" \
+				$((paused_ms + resumed[i] - loaded[i])) "$snap_t"
 		done
 		sv "$tmp/t.sv" session "$tmp/t1.vsock" ping "blk 11" -- "$tmp/t2.vsock" ping "blk 12"
 		for i in 1 2; do
@@ -629,7 +648,7 @@ t_corrupt() {
 
 # A Diff snapshot on top of a Full one, merged with ember-rebase-snap.
 t_diff() {
-	local o=$tmp/d.out sock=$tmp/d.sock uds=$tmp/d.vsock pid dlast
+	local o=$tmp/d.out sock=$tmp/d.sock uds=$tmp/d.vsock pid dlast dpaused dsnap_t t
 	truncate -s 8M "$tmp/diskd.img"
 	cat >"$tmp/d.json" <<EOF
 {
@@ -659,19 +678,21 @@ EOF
 	local n0
 	n0=$(last_tick "$o" | cut -d' ' -f1)
 	if ! expect 204 "$sock" PATCH /vm '{"state": "Resumed"}' || ! wait_tick "$o" "$pid" $((n0 + 20)) 60 ||
-		! expect 204 "$sock" PATCH /vm '{"state": "Paused"}'; then
+		! { t=$(now_ms); expect 204 "$sock" PATCH /vm '{"state": "Paused"}'; }; then
 		fail diff/resume "${why:-no ticks after the resume}" "$o"
 		stop_vm "$pid"; keep "$o" diff-boot.console.log
 		return
 	fi
-	sleep 0.3
-	dlast=$(last_tick "$o")
 	if ! expect 204 "$sock" PUT /snapshot/create \
 		"{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$tmp/d.diff\", \"mem_file_path\": \"$tmp/d.diffmem\"}"; then
 		fail diff/create "$why" "$o"
 		stop_vm "$pid"; keep "$o" diff-boot.console.log
 		return
 	fi
+	dsnap_t=$(now_ms)
+	dpaused=$((dsnap_t - t))
+	sleep 0.3
+	dlast=$(last_tick "$o")
 	pass diff/create "Full at tick $n0 in $ffull s ($(du -B1 "$tmp/d.fullmem" | cut -f1) B allocated), Diff at tick ${dlast%% *} in $secs s (memory: $(sizes "$tmp/d.diffmem"))"
 	kill -9 "$pid"; wait "$pid" 2>/dev/null
 	keep "$o" diff-boot.console.log
@@ -688,7 +709,7 @@ EOF
 	stamp "$tmp/e.t0" "$ember" --restore "$tmp/d.diff" --mem-file "$tmp/d.merged" --print-startup \
 		</dev/null >"$o" 2>"$tmp/e.err" &
 	pid=$!; pids+=("$pid")
-	check_restored diff "$tmp/d.out" "$o" "$pid" "$tmp/e.t0"
+	check_restored diff "$tmp/d.out" "$o" "$pid" "$tmp/e.t0" "$dpaused" "$dsnap_t"
 	stop_vm "$pid"
 	keep "$o" diff-restored.console.log
 }
