@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/api.h"
@@ -271,11 +272,16 @@ int main(int argc, char **argv)
 {
 	static struct vm_spec spec;
 	struct cli_options opt;
+	struct timespec entered;
 
+	/* Splits start-up time into the loader's part and ember's own. */
+	clock_gettime(CLOCK_MONOTONIC, &entered);
 	if (cli_parse(argc, argv, &opt)) {
 		fprintf(stderr, "ember: %s\n", err_last());
 		return EMBER_EXIT_ARG_PARSING;
 	}
+	if (opt.print_startup)
+		fprintf(stderr, "ember: main at %lld ns\n", (long long)entered.tv_sec * 1000000000LL + entered.tv_nsec);
 	if (opt.help) {
 		cli_print_usage(stdout);
 		return EMBER_EXIT_OK;

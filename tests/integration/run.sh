@@ -26,7 +26,7 @@ status=0
 in_runner() {
 	local rc attempt
 	for attempt in 1 2; do
-		env EMBER_RUNNER_TIMEOUT="${EMBER_RUNNER_TIMEOUT:-600}" "$@" 2>&1 | tee "$log.one"
+		env EMBER_RUNNER_TIMEOUT="${EMBER_RUNNER_TIMEOUT:-1200}" "$@" 2>&1 | tee "$log.one"
 		rc=${PIPESTATUS[0]}
 		[ "$rc" = 124 ] || [ "$rc" = 125 ] || break
 		echo "integration: the runner wedged (exit $rc); starting it once more"
@@ -35,7 +35,7 @@ in_runner() {
 	[ "$rc" = 0 ] || status=1
 }
 
-make --no-print-directory BUILD="$build" "$build/ember" guests debian-image >/dev/null || exit 1
+make --no-print-directory BUILD="$build" "$build/ember" "$build/ember-rebase-snap" guests debian-image >/dev/null || exit 1
 if [ "$what" = linux ]; then
 	in_runner LINUX_VCPUS=1 $runner --smp 1 -- tests/integration/test_linux.sh "$build"
 else
