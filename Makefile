@@ -113,6 +113,8 @@ bench: deps
 	@tests/bench/run_blk.sh $(BUILD)
 	@tests/bench/run_net.sh $(BUILD)
 	@tests/bench/run_vsock.sh $(BUILD)
+	@tests/bench/snapshot_ember.sh $(BUILD)
+	@tests/bench/snapshot_qemu.sh $(BUILD)
 
 fuzz:
 	@tests/fuzz/run.sh $(FUZZ_SECONDS)
