@@ -168,21 +168,6 @@ static void save_machine(struct vm *vm, struct snap_writer *w, struct ram_file_r
 	snap_put_machine(w, &m);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len, const char *path)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return err_fail(n < 0 ? -errno : -EIO, "%s: write: %s", path, n < 0 ? strerror(errno) : "no progress");
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int write_state(const char *path, const uint8_t *data, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -190,7 +175,7 @@ static int write_state(const char *path, const uint8_t *data, size_t len)
 
 	if (fd < 0)
 		return err_fail(-errno, "snapshot_path %s: %m", path);
-	ret = write_all(fd, data, len, path);
+	ret = ram_file_pwrite_all(fd, data, len, 0, path);
 	if (close(fd) && !ret)
 		ret = err_fail(-errno, "snapshot_path %s: close: %m", path);
 	return ret;
