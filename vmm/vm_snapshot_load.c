@@ -155,12 +155,14 @@ static const struct snap_record *device_record(const struct snap_file *f, uint32
 static int add_backing(struct vm_spec *out, const struct snap_device *d, uint32_t id)
 {
 	char path[48];
-	json_t *j = json_loadb((const char *)d->backing.data, d->backing.len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *j;
 	int ret;
 
 	snprintf(path, sizeof(path), "device %u", id);
-	if (!j)
-		return err_set(-EINVAL, "snapshot: %s: the configuration is not JSON", path);
+	/* The API's own loader and parsers: the same limits and messages. */
+	ret = spec_json_load((const char *)d->backing.data, d->backing.len, &j);
+	if (ret)
+		return err_wrap(ret, "snapshot: %s: configuration", path);
 	switch (d->kind) {
 	case SNAP_DEV_BLOCK:
 		ret = out->nr_drives == SPEC_MAX_DRIVES ? err_set(-E2BIG, "snapshot: too many drives")
@@ -185,7 +187,7 @@ static int add_backing(struct vm_spec *out, const struct snap_device *d, uint32_
 			      snap_device_kind_name(d->kind));
 	}
 	json_decref(j);
-	return ret;
+	return ret && d->kind <= SNAP_DEV_RNG ? err_wrap(ret, "snapshot") : ret;
 }
 
 static int apply_overrides(struct vm_spec *out, const struct snapshot_load_params *p)

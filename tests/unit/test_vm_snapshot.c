@@ -283,6 +283,121 @@ static void test_load_refusals(void **state)
 	pair_free(p);
 }
 
+
+enum mutation {
+	BACKING_NOT_JSON,
+	BACKING_WRONG_SHAPE,
+	DEVICE_MOVED,
+	DEVICE_RENUMBERED,
+	DEVICE_KIND_SWAPPED,
+	DEVICE_STATE_TRUNCATED,
+	MACHINE_MORE_VCPUS,
+	MACHINE_OTHER_LAYOUT,
+	VCPU_TRUNCATED,
+	CLOCK_DROPPED,
+	MUTATIONS,
+};
+
+/* Rewrites the snapshot at `in` into `out` with one record changed; the
+ * container stays valid (a fresh CRC), so only the load's own checks can
+ * catch what is wrong. */
+static void rewrite(const char *in, const char *out, enum mutation m)
+{
+	static uint8_t moved[64 << 10];
+	struct snap_writer w;
+	struct snap_file f;
+	const uint8_t *data;
+	uint8_t *buf;
+	size_t len, cursor = 0;
+	FILE *fp = fopen(in, "rb");
+
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	len = (size_t)ftell(fp);
+	rewind(fp);
+	buf = malloc(len);
+	assert_int_equal(fread(buf, 1, len, fp), len);
+	fclose(fp);
+	assert_int_equal(snap_parse(buf, len, &f), 0);
+	snap_writer_init(&w);
+	for (const struct snap_record *r; (r = snap_next(&f, 0, &cursor));) {
+		struct snap_device d;
+		struct snap_machine mach;
+		struct snap_vcpu v;
+
+		if (r->tag == SNAP_TAG_DEVICE && !snap_decode_device(r, &d) && d.id == 0 && m <= DEVICE_STATE_TRUNCATED) {
+			if (m == BACKING_NOT_JSON)
+				d.backing = (struct snap_blob){ (const uint8_t *)"{\"drive_id\": ", 13 };
+			else if (m == BACKING_WRONG_SHAPE)
+				d.backing = (struct snap_blob){ (const uint8_t *)"{\"guest_cid\": 3}", 16 };
+			else if (m == DEVICE_MOVED) {
+				assert_true(d.transport.len <= sizeof(moved));
+				memcpy(moved, d.transport.data, d.transport.len);
+				moved[4] ^= 0x10; /* the MMIO base, after the version */
+				d.transport.data = moved;
+			} else if (m == DEVICE_RENUMBERED)
+				d.id = 7;
+			else if (m == DEVICE_KIND_SWAPPED)
+				d.kind = SNAP_DEV_RNG;
+			else
+				d.transport.len -= 4;
+			snap_put_device(&w, &d);
+		} else if (r->tag == SNAP_TAG_MACHINE && (m == MACHINE_MORE_VCPUS || m == MACHINE_OTHER_LAYOUT)) {
+			assert_int_equal(snap_decode_machine(r, &mach), 0);
+			if (m == MACHINE_MORE_VCPUS)
+				mach.vcpus = 3;
+			else
+				mach.regions[0].gpa = 0x100000; /* not where ember puts RAM */
+			snap_put_machine(&w, &mach);
+		} else if (r->tag == SNAP_TAG_VCPU && m == VCPU_TRUNCATED) {
+			assert_int_equal(snap_decode_vcpu(r, &v), 0);
+			snap_put_vcpu(&w, v.index, v.state.data, v.state.len - 8);
+		} else if (!(r->tag == SNAP_TAG_CLOCK && m == CLOCK_DROPPED)) {
+			snap_put_record(&w, r->tag, r->flags, r->data, r->len);
+		}
+	}
+	assert_int_equal(snap_writer_finish(&w, &data, &len), 0);
+	api_fixture_write_file(out, data, len);
+	snap_writer_free(&w);
+	snap_file_free(&f);
+	free(buf);
+}
+
+/* A container whose CRC is right but whose content is not: every such
+ * state file is refused with a reason and leaves no VM behind. */
+static void test_load_hostile_records(void **state)
+{
+	static const char *const want[MUTATIONS] = {
+		[BACKING_NOT_JSON] = "invalid JSON",
+		[BACKING_WRONG_SHAPE] = "device 0",
+		[DEVICE_MOVED] = "rebuilt at",
+		[DEVICE_RENUMBERED] = "no device with id 0",
+		[DEVICE_KIND_SWAPPED] = "device 0",
+		[DEVICE_STATE_TRUNCATED] = "device 0",
+		[MACHINE_MORE_VCPUS] = "vCPU records",
+		[MACHINE_OTHER_LAYOUT] = "not where ember puts it",
+		[VCPU_TRUNCATED] = "vCPU",
+		[CLOCK_DROPPED] = "no CLOCK record",
+	};
+	struct pair *p = pair_new(false);
+
+	(void)state;
+	pause_vm(p->src);
+	assert_int_equal(create(p->src, p->snap, p->mem, "Full"), 204);
+	for (int m = 0; m < MUTATIONS; m++) {
+		rewrite(p->snap, p->snap2, (enum mutation)m);
+		assert_int_equal(load(p, p->snap2, p->mem, false), 400);
+		if (!strstr(fault(p->dst), want[m]))
+			fail_msg("mutation %d: \"%s\" does not say \"%s\"", m, fault(p->dst), want[m]);
+		assert_null(p->dst->ctl.vm);
+		assert_int_equal(p->dst->ctl.state, CONTROLLER_NOT_STARTED);
+	}
+	/* The untouched file still loads in the same process. */
+	rewrite(p->snap, p->snap2, MUTATIONS);
+	assert_int_equal(load(p, p->snap2, p->mem, false), 204);
+	pair_free(p);
+}
+
 static void test_diff_snapshot(void **state)
 {
 	struct pair *p = pair_new(true);
@@ -329,6 +444,7 @@ int main(void)
 		cmocka_unit_test(test_create_needs_pause),
 		cmocka_unit_test(test_load_refusals),
 		cmocka_unit_test(test_diff_snapshot),
+		cmocka_unit_test(test_load_hostile_records),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
