@@ -247,15 +247,34 @@ enum vcpu_action vcpu_handle_exit(struct vcpu *vcpu, const struct hal_exit *exit
 	}
 }
 
+/* KVM finishes a port or MMIO access (and moves RIP past it) only on the
+ * next KVM_RUN. Parking right after such an exit would leave it half done
+ * in the state a snapshot saves, and the restored guest would repeat it
+ * (a serial byte printed twice). A run with immediate_exit set finishes it
+ * without executing any guest instruction. */
+static void vcpu_park(struct vcpu *vcpu, bool access_pending)
+{
+	if (!atomic_load(&vcpu->vm->pause_requested))
+		return;
+	if (access_pending) {
+		struct hal_exit done;
+
+		vcpu->hal->ops->set_immediate_exit(vcpu->hal, true);
+		if (vcpu->hal->ops->run(vcpu->hal, &done))
+			log_warn("vCPU %u: completing the last access before the pause: %s", vcpu->id, err_last());
+	}
+	vm_vcpu_park_if_paused(vcpu->vm, vcpu);
+}
+
 void vcpu_run_loop(struct vcpu *vcpu)
 {
 	struct hal_exit exit;
-	bool first = true;
+	bool first = true, access_pending = false;
 
 	while (!atomic_load(&vcpu->vm->stopping)) {
 		int ret;
 
-		vm_vcpu_park_if_paused(vcpu->vm, vcpu);
+		vcpu_park(vcpu, access_pending);
 		if (atomic_load(&vcpu->vm->stopping))
 			break;
 
@@ -274,6 +293,7 @@ void vcpu_run_loop(struct vcpu *vcpu)
 			vm_request_exit(vcpu->vm, VM_EXIT_VCPU_ERROR, EMBER_EXIT_VCPU_FAILURE);
 			return;
 		}
+		access_pending = exit.reason == HAL_EXIT_IO || exit.reason == HAL_EXIT_MMIO;
 		if (vcpu_handle_exit(vcpu, &exit) == VCPU_STOP)
 			return;
 	}

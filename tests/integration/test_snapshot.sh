@@ -134,7 +134,14 @@ wait_sock() { local i; for ((i = 0; i < 100; i++)); do [ -S "$1" ] && return 0; 
 # The agent's markers in a console file: "EMBER-AGENT <t> EVENT DETAIL".
 agent_all() { tr -d '\r' <"$1" | sed -nE "s/^EMBER-AGENT [0-9.]+ $2 ?//p"; }
 # ticks FILE, ticks_of <FILE: "N MONO REAL" per tick line.
-ticks_of() { tr -d '\r' | sed -nE 's/^.*EMBER-AGENT [0-9.]+ snap-tick ([0-9]+) mono=([0-9]+) real=([0-9]+)$/\1 \2 \3/p'; }
+# A kernel message may land inside a tick line the pause cut in two (after a
+# restore the guest's clocksource watchdog often speaks first): it starts
+# at its "[ seconds.micros] " stamp and runs to the end of the line, so it
+# is cut out before the line is read.
+ticks_of() {
+	tr -d '\r' | sed -E 's/\[ *[0-9]+\.[0-9]{6}\] .*$//' |
+		sed -nE 's/^.*EMBER-AGENT [0-9.]+ snap-tick ([0-9]+) mono=([0-9]+) real=([0-9]+)$/\1 \2 \3/p'
+}
 ticks() { ticks_of <"$1"; }
 last_tick() { ticks "$1" | tail -1; }
 field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | head -1; }

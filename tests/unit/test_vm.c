@@ -523,6 +523,48 @@ static void test_threads_stop_on_request(void **state)
 	assert_string_equal(vm_exit_reason_name((enum vm_exit_reason)42), "?");
 }
 
+/* A device whose write asks for a pause, as if PATCH /vm arrived while
+ * the vCPU was handling that very exit. */
+static struct vm *pausing_vm;
+
+static void pausing_write(struct device *dev, uint64_t off, const uint8_t *data, uint32_t len)
+{
+	(void)dev, (void)off, (void)data, (void)len;
+	atomic_store(&pausing_vm->pause_requested, true);
+}
+
+static const struct device_ops pausing_ops = { .write = pausing_write };
+
+/* KVM completes a port access only on the next KVM_RUN; a vCPU that parks
+ * straight after the exit leaves it half done for a snapshot (the restored
+ * guest would print a byte twice). It must first run once with
+ * immediate_exit set, which completes the access and runs nothing. */
+static void test_pause_completes_the_last_access(void **state)
+{
+	struct fixture *f = *state;
+	struct device dev;
+	const struct hal_mock_call *last;
+
+	create_vm(f, 32, 1);
+	device_init(&dev, &pausing_ops);
+	assert_int_equal(bus_register(&f->vm->pio_bus, 0x510, 1, &dev), 0);
+	pausing_vm = f->vm;
+	hal_mock_set_run_blocks(f->hal, true);
+	queue_io(f, 0, 0x510, true, 1, 1, "x");
+	assert_int_equal(vm_start(f->vm), 0);
+	for (int i = 0; i < 5000 && f->vm->nr_parked < 1; i++)
+		usleep(200);
+	assert_int_equal(f->vm->nr_parked, 1);
+	assert_int_equal(hal_mock_call_count(f->hal, MOCK_RUN), 2);
+	last = hal_mock_last_call(f->hal, MOCK_RUN);
+	assert_int_equal(last->args[1], HAL_EXIT_INTR);
+	vm_request_exit(f->vm, VM_EXIT_SIGNAL, 0);
+	vm_stop_vcpus(f->vm);
+	vm_destroy(f->vm);
+	f->vm = NULL;
+	device_fini(&dev);
+}
+
 /* Paused vCPUs run nothing: a scripted exit queued during the pause is
  * only taken after the resume. Repeated so a lost kick would hang. */
 static void test_pause_parks_every_vcpu(void **state)
@@ -589,6 +631,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_run_failure_is_a_vcpu_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_stop_on_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_parks_every_vcpu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pause_completes_the_last_access, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_irq_line_reaches_irqchip, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
