@@ -10,12 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "vmm/log.h"
+#include "vmm/sandbox.h"
+#include "vmm/test_hooks.h"
 
 /* A handful of clients at most talk to one VMM; the limit keeps a client
  * that opens sockets in a loop from exhausting our fds. */
@@ -40,6 +43,8 @@ struct api_server {
 	/* Requests queued or answered whose response MHD has not finished
 	 * with; api_server_stop waits for them so the 503s go out. */
 	unsigned inflight;
+	int listen_fd;
+	char start_error[ERR_MSG_MAX]; /* why the API thread's sandbox failed */
 };
 
 /* MHD's per-request context. */
@@ -279,10 +284,12 @@ static enum MHD_Result api_on_request(void *cls, struct MHD_Connection *conn, co
 	if (!c) {
 		static _Thread_local bool named;
 
-		/* libmicrohttpd's thread: name it for the logger and for ps. */
+		/* libmicrohttpd names its thread itself: take it back for the
+		 * logger and for ps. */
 		if (!named) {
 			pthread_setname_np(pthread_self(), "ember-api");
 			named = true;
+			test_hooks_after_sandbox(SECCOMP_THREAD_API);
 		}
 		c = calloc(1, sizeof(*c));
 		if (!c)
@@ -402,12 +409,14 @@ static void api_free(struct api_server *srv)
 	free(srv);
 }
 
+static void *api_start_mhd(void *arg);
+
 int api_server_start(const char *sock_path, struct api_server **out)
 {
 	struct api_server *srv;
 	pthread_condattr_t ca;
-	sigset_t all, old;
-	int fd;
+	pthread_t starter;
+	int fd, ret;
 
 	if (!sock_path || !*sock_path || !out)
 		return err_fail(-EINVAL, "no API socket path");
@@ -437,10 +446,40 @@ int api_server_start(const char *sock_path, struct api_server **out)
 		api_free(srv);
 		return fd;
 	}
-	/* MHD's thread inherits our mask: with everything blocked, process
-	 * signals always go to the threads that expect them. */
+	srv->listen_fd = fd;
+	ret = pthread_create(&starter, NULL, api_start_mhd, srv);
+	if (!ret)
+		pthread_join(starter, NULL);
+	if (ret || !srv->mhd) {
+		close(fd);
+		unlink(sock_path);
+		api_free(srv);
+		if (ret)
+			return err_fail(-ret, "cannot start the API thread: %s", strerror(ret));
+		if (srv->start_error[0])
+			return err_set(-EPERM, "%s", srv->start_error);
+		return err_fail(-EIO, "libmicrohttpd could not start on '%s'", sock_path);
+	}
+	*out = srv;
+	return 0;
+}
+
+/* MHD's thread is created from here, so it inherits this thread's name,
+ * signal mask and sandbox from its first instruction. */
+static void *api_start_mhd(void *arg)
+{
+	struct api_server *srv = arg;
+	sigset_t all;
+
+	/* With every signal blocked, process signals always go to the
+	 * threads that expect them. */
 	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_sigmask(SIG_SETMASK, &all, NULL);
+	prctl(PR_SET_NAME, "ember-api");
+	if (sandbox_enter_api()) {
+		snprintf(srv->start_error, sizeof(srv->start_error), "%s", err_last());
+		return NULL;
+	}
 	/* ITC is what lets MHD_quiesce_daemon hand the listen socket back, so
 	 * that we, not MHD, close it. */
 	srv->mhd = MHD_start_daemon(
@@ -448,19 +487,11 @@ int api_server_start(const char *sock_path, struct api_server **out)
 		api_on_request, srv,
 		/* First, or MHD prints what comes before it itself. */
 		MHD_OPTION_EXTERNAL_LOGGER, api_on_mhd_log, srv,
-		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->listen_fd,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_CONN_LIMIT,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_CONN_TIMEOUT_S,
 		MHD_OPTION_NOTIFY_COMPLETED, api_on_completed, srv, MHD_OPTION_END);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!srv->mhd) {
-		close(fd);
-		unlink(sock_path);
-		api_free(srv);
-		return err_fail(-EIO, "libmicrohttpd could not start on '%s'", sock_path);
-	}
-	*out = srv;
-	return 0;
+	return NULL;
 }
 
 int api_server_fd(const struct api_server *srv)

@@ -8,6 +8,8 @@
 
 #include "boot/layout.h"
 #include "vmm/net_alloc.h"
+#include "vmm/seccomp_filter.h"
+#include "vmm/test_hooks.h"
 #include "vmm/vm_spec.h"
 
 static int parse_u64(const char *flag, const char *text, uint64_t min, uint64_t max, uint64_t *out)
@@ -338,6 +340,7 @@ int cli_parse(int argc, char *const argv[], struct cli_options *out)
 	out->mem_mib = CLI_DEFAULT_MEM_MiB;
 	out->vcpus = 1;
 	out->cmdline = CLI_DEFAULT_CMDLINE;
+	out->seccomp_level = SECCOMP_LEVEL_ARGS;
 	out->log_level = LOG_WARN;
 
 	for (int i = 1; i < argc; i++) {
@@ -346,6 +349,13 @@ int cli_parse(int argc, char *const argv[], struct cli_options *out)
 		uint64_t n;
 		int ret = 0;
 
+#ifdef EMBER_TEST_HOOKS
+		ret = test_hooks_parse(argc, argv, &i);
+		if (ret < 0)
+			return ret;
+		if (ret == 1)
+			continue;
+#endif
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
 			out->help = true;
 		} else if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
@@ -357,6 +367,29 @@ int cli_parse(int argc, char *const argv[], struct cli_options *out)
 		} else if (strcmp(arg, "--rng") == 0) {
 			out->rng = true;
 			note_shortcut(out, "--rng");
+		} else if (strcmp(arg, "--no-seccomp") == 0) {
+			if (out->seccomp_level_set && out->seccomp_level != SECCOMP_LEVEL_OFF)
+				ret = err_set(-EINVAL, "--no-seccomp contradicts --seccomp-level %d", out->seccomp_level);
+			out->seccomp_level = SECCOMP_LEVEL_OFF;
+			out->seccomp_level_set = true;
+		} else if (flag_is(arg, "--seccomp-level")) {
+			ret = take_value(argc, argv, &i, "--seccomp-level", &v);
+			if (!ret && out->seccomp_level_set)
+				ret = err_set(-EINVAL, "--seccomp-level: given twice (or with --no-seccomp)");
+			if (!ret)
+				ret = parse_u64("--seccomp-level", v, SECCOMP_LEVEL_OFF, SECCOMP_LEVEL_ARGS, &n);
+			if (!ret) {
+				out->seccomp_level = (int)n;
+				out->seccomp_level_set = true;
+			}
+		} else if (strcmp(arg, "--no-landlock") == 0) {
+			out->no_landlock = true;
+		} else if (strcmp(arg, "--print-seccomp") == 0 || strcmp(arg, "--print-seccomp=table") == 0) {
+			out->print_seccomp = CLI_PRINT_SECCOMP_TABLE;
+		} else if (strcmp(arg, "--print-seccomp=pfc") == 0) {
+			out->print_seccomp = CLI_PRINT_SECCOMP_PFC;
+		} else if (flag_is(arg, "--snapshot-dir")) {
+			ret = take_path(argc, argv, &i, "--snapshot-dir", &out->snapshot_dir);
 		} else if (strcmp(arg, "--no-api") == 0) {
 			out->no_api = true;
 		} else if (strcmp(arg, "--show-level") == 0) {
@@ -446,7 +479,7 @@ int cli_parse(int argc, char *const argv[], struct cli_options *out)
 		if (ret)
 			return ret;
 	}
-	if (out->help || out->version)
+	if (out->help || out->version || out->print_seccomp)
 		return 0;
 	return check_combination(out);
 }
@@ -616,6 +649,17 @@ void cli_print_usage(FILE *f)
 		"                       address in CIDR (a.b.c.d/n, n <= 30) all derive from\n"
 		"                       VMID; the guest gets ip=<addr>::<a.b.c.d+1>:<mask>::ethN:off\n"
 		"                       on its command line (one such --net)\n"
+		"\n"
+		"Hardening (on by default; see README, Security):\n"
+		"  --seccomp-level N    0: no filter, 1: syscall numbers only, 2: numbers and\n"
+		"                       arguments (default)\n"
+		"  --no-seccomp         --seccomp-level 0, for debugging\n"
+		"  --print-seccomp[=table|pfc]\n"
+		"                       print each thread's filter at the chosen level and exit\n"
+		"                       (pfc: libseccomp's pseudo filter code)\n"
+		"  --no-landlock        do not restrict file access once the guest runs\n"
+		"  --snapshot-dir DIR   the directory snapshots may be written to once the guest\n"
+		"                       runs (default: the working directory)\n"
 		"\n"
 		"  --log-level LEVEL    Error, Warning, Info, Debug or Trace (default Warning)\n"
 		"  --print-exit-stats   print VM exits by reason when the VM stops\n"

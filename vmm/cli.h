@@ -65,6 +65,13 @@ struct cli_options {
 	const char *mem_file;
 	enum restore_mem restore_mem; /* RESTORE_MEM_LAZY unless --restore-mem copy */
 	bool restore_mem_set;         /* --restore-mem given */
+
+	/* Hardening (see vmm/sandbox.h). */
+	int seccomp_level;            /* --seccomp-level 0|1|2 (default 2); --no-seccomp is 0 */
+	bool seccomp_level_set;
+	bool no_landlock;
+	const char *snapshot_dir;     /* --snapshot-dir: where snapshots may be written */
+	enum cli_print_seccomp { CLI_PRINT_SECCOMP_NONE, CLI_PRINT_SECCOMP_TABLE, CLI_PRINT_SECCOMP_PFC } print_seccomp;
 };
 
 /* Returns 0, or -EINVAL with err_last() naming the bad argument. */

@@ -137,16 +137,23 @@ static int open_hal(struct controller *ctl)
  * then the vCPUs (parked at once when `paused`). On failure the VM goes. */
 static int start_vcpus(struct controller *ctl, int ret, bool paused)
 {
+	/* Parked first when main must harden before the guest runs. */
+	bool park = paused || ctl->env.on_vcpus_parked;
+
 	if (!ret && ctl->env.on_vm_built)
 		ret = ctl->env.on_vm_built(ctl->env.opaque, ctl->vm);
 	if (!ret)
 		ret = vm_virtio_attach(ctl->vm, ctl->env.loop);
-	if (!ret && paused)
+	if (!ret && park)
 		atomic_store(&ctl->vm->pause_requested, true);
 	if (!ret)
 		ret = vm_start(ctl->vm);
-	if (!ret && paused)
+	if (!ret && park)
 		ret = vm_pause(ctl->vm);
+	if (!ret && ctl->env.on_vcpus_parked)
+		ret = ctl->env.on_vcpus_parked(ctl->env.opaque, ctl->vm);
+	if (!ret && park && !paused)
+		vm_resume(ctl->vm);
 	if (ret) {
 		char msg[ERR_MSG_MAX];
 

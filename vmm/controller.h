@@ -31,6 +31,10 @@ struct controller_env {
 	/* Called once the VM is built and loaded, before its vCPUs start, to
 	 * wire the console and whatever else main owns. May be NULL. */
 	int (*on_vm_built)(void *opaque, struct vm *vm);
+	/* Called with every vCPU thread started and parked before its first
+	 * KVM_RUN: the last step before the guest runs (main hardens the VMM
+	 * thread here). A failure stops the VM. May be NULL. */
+	int (*on_vcpus_parked)(void *opaque, struct vm *vm);
 	void *opaque;
 	bool print_startup;
 };

@@ -20,7 +20,9 @@
 #include "vmm/event_loop.h"
 #include "vmm/file.h"
 #include "vmm/log.h"
+#include "vmm/sandbox.h"
 #include "vmm/spec_json.h"
+#include "vmm/test_hooks.h"
 #include "vmm/version.h"
 #include "vmm/vm.h"
 #include "vmm/vm_devices.h"
@@ -91,6 +93,20 @@ static int on_vm_built(void *opaque, struct vm *vm)
 	if (!ret)
 		ret = event_loop_add(&st->loop, vm->exit_fd, EPOLLIN, on_wakeup, st);
 	return ret;
+}
+
+/* The last step before the guest runs: the VMM thread keeps only the
+ * files and calls the running VM needs. */
+static int on_vcpus_parked(void *opaque, struct vm *vm)
+{
+	struct main_state *st = opaque;
+	int ret = sandbox_enter_vmm(&st->ctl.spec);
+
+	(void)vm;
+	if (ret)
+		return ret;
+	test_hooks_after_sandbox(SECCOMP_THREAD_VMM);
+	return 0;
 }
 
 static int setup_signals(void)
@@ -186,7 +202,8 @@ static int run(const struct cli_options *opt, const struct vm_spec *spec)
 {
 	static struct main_state st; /* the controller holds a large spec */
 	struct controller_env env = { .open_hal = hal_kvm_open, .loop = &st.loop,
-				      .on_vm_built = on_vm_built, .opaque = &st,
+				      .on_vm_built = on_vm_built, .on_vcpus_parked = on_vcpus_parked,
+				      .opaque = &st,
 				      .print_startup = opt->print_startup };
 	bool boot_now = opt->config_file || opt->kernel;
 	int code = EMBER_EXIT_GENERIC;
@@ -268,6 +285,41 @@ static int load_spec(const struct cli_options *opt, struct vm_spec *spec)
 	return ret ? err_wrap(ret, "%s", opt->config_file) : 0;
 }
 
+static int print_seccomp(const struct cli_options *opt)
+{
+	for (int t = 0; t < SECCOMP_THREADS; t++) {
+		int ret = opt->print_seccomp == CLI_PRINT_SECCOMP_PFC
+				  ? seccomp_filter_print_pfc(stdout, (enum seccomp_thread)t, opt->seccomp_level)
+				  : seccomp_filter_print(stdout, (enum seccomp_thread)t, opt->seccomp_level);
+
+		if (ret) {
+			fprintf(stderr, "ember: %s\n", err_last());
+			return EMBER_EXIT_GENERIC;
+		}
+		printf("\n");
+	}
+	return EMBER_EXIT_OK;
+}
+
+/* Before any input is read: the main thread's list, inherited by every
+ * thread started later. */
+static int start_sandbox(const struct cli_options *opt)
+{
+	struct sandbox_config cfg = { .seccomp_level = opt->seccomp_level, .landlock = !opt->no_landlock,
+				      .snapshot_dir = opt->snapshot_dir,
+				      .api_sock = opt->no_api ? NULL : opt->api_sock };
+
+	/* With TZ set, glibc reads the zone file once, here, instead of
+	 * checking it on every localtime() in a filtered thread. */
+	if (!getenv("TZ"))
+		setenv("TZ", ":/etc/localtime", 1);
+	tzset();
+	if (test_hooks_seccomp_log())
+		seccomp_filter_set_default_action(SCMP_ACT_LOG);
+	sandbox_configure(&cfg);
+	return sandbox_enter_main();
+}
+
 int main(int argc, char **argv)
 {
 	static struct vm_spec spec;
@@ -290,7 +342,13 @@ int main(int argc, char **argv)
 		printf("ember %s\n", EMBER_VERSION);
 		return EMBER_EXIT_OK;
 	}
+	if (opt.print_seccomp)
+		return print_seccomp(&opt);
 	log_set_level(opt.log_level);
+	if (start_sandbox(&opt)) {
+		fprintf(stderr, "ember: %s\n", err_last());
+		return EMBER_EXIT_GENERIC;
+	}
 	if (load_spec(&opt, &spec)) {
 		fprintf(stderr, "ember: %s\n", err_last());
 		return EMBER_EXIT_BAD_CONFIG;

@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include "vmm/log.h"
+#include "vmm/sandbox.h"
+#include "vmm/test_hooks.h"
 #include "vmm/vm.h"
 
 /* LAPIC register offsets and LVT delivery modes (Intel SDM vol. 3, 10.5.1). */
@@ -307,6 +309,13 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	/* Before the first KVM_RUN: the guest never runs on an open thread. */
+	if (sandbox_enter_vcpu()) {
+		log_error("vCPU %u: %s", vcpu->id, err_last());
+		vm_request_exit(vcpu->vm, VM_EXIT_VCPU_ERROR, EMBER_EXIT_GENERIC);
+		return NULL;
+	}
+	test_hooks_after_sandbox(SECCOMP_THREAD_VCPU);
 	vcpu_run_loop(vcpu);
 	return NULL;
 }

@@ -574,10 +574,50 @@ static void test_to_load_params(void **state)
 	assert_memory_equal(&p, &before, sizeof(p));
 }
 
+static void test_hardening_flags(void **state)
+{
+	struct cli_options o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "--kernel", "k"), 0);
+	assert_int_equal(o.seccomp_level, 2);
+	assert_false(o.no_landlock);
+	assert_null(o.snapshot_dir);
+	assert_int_equal(o.print_seccomp, CLI_PRINT_SECCOMP_NONE);
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--seccomp-level", "0"), 0);
+	assert_int_equal(o.seccomp_level, 0);
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--seccomp-level=1", "--no-landlock", "--snapshot-dir", "/s"), 0);
+	assert_int_equal(o.seccomp_level, 1);
+	assert_true(o.no_landlock);
+	assert_string_equal(o.snapshot_dir, "/s");
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--no-seccomp"), 0);
+	assert_int_equal(o.seccomp_level, 0);
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--no-seccomp", "--seccomp-level", "0"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--seccomp-level", "2", "--no-seccomp"), -EINVAL);
+	assert_non_null(strstr(err_last(), "--no-seccomp contradicts"));
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--seccomp-level", "3"), -EINVAL);
+	assert_non_null(strstr(err_last(), "--seccomp-level"));
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--seccomp-level", "-1"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--seccomp-level", "two"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--seccomp-level"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--snapshot-dir"), -EINVAL);
+	/* Printing needs nothing else, and takes the level given. */
+	assert_int_equal(PARSE(&o, "--print-seccomp"), 0);
+	assert_int_equal(o.print_seccomp, CLI_PRINT_SECCOMP_TABLE);
+	assert_int_equal(PARSE(&o, "--print-seccomp=pfc", "--seccomp-level", "1"), 0);
+	assert_int_equal(o.print_seccomp, CLI_PRINT_SECCOMP_PFC);
+	assert_int_equal(o.seccomp_level, 1);
+	assert_int_equal(PARSE(&o, "--print-seccomp=bpf"), -EINVAL);
+	/* The test-only triggers do not exist in this build. */
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--test-forbidden-syscall", "vcpu"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--test-open", "/etc/passwd"), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_hardening_flags),
 		cmocka_unit_test(test_all_flags_both_forms),
 		cmocka_unit_test(test_help_and_version_need_no_kernel),
 		cmocka_unit_test(test_bad_arguments),
