@@ -109,7 +109,9 @@ run: deps
 	@tests/run_default_guest.sh $(BUILD)
 
 bench: deps
-	@$(MAKE) --no-print-directory $(BUILD)/ember $(BUILD)/bench/virtio_path $(BUILD)/bench/api_latency $(BUILD)/bench/net_path
+	@$(MAKE) --no-print-directory $(BUILD)/ember $(BUILD)/bench/virtio_path $(BUILD)/bench/api_latency $(BUILD)/bench/net_path \
+		$(BUILD)/bench/sandbox_cost
+	@$(BUILD)/bench/sandbox_cost
 	@$(BUILD)/bench/virtio_path
 	@$(BUILD)/bench/net_path
 	@$(BUILD)/bench/api_latency

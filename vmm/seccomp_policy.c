@@ -40,6 +40,8 @@ static const struct seccomp_rule vcpu_rules[] = {
 	{ "epoll_ctl", SECCOMP_ARG_ANY, "virtio-net (de)activation watches or drops its TAP" },
 	{ "timerfd_settime", SECCOMP_ARG_ANY, "virtio-net/vsock (de)activation arms or stops a retry timer" },
 	{ "read", SECCOMP_ARG_ANY, "virtio-net reset drains its retry timer" },
+	{ "close", SECCOMP_ARG_ANY, "virtio-vsock reset (a guest shutting down) drops its host connections" },
+	{ "io_uring_enter", SECCOMP_ARG_ANY, "virtio-blk reset waits for the requests in flight" },
 };
 
 static const struct seccomp_rule api_rules[] = {
