@@ -23,7 +23,7 @@ DEPS_BUILD := build-essential libcmocka-dev pkg-config libjansson-dev acpica-too
 DEPS_COVERAGE := gcovr
 DEPS_MEMCHECK := valgrind
 
-LIB_SRC := $(filter-out vmm/main.c vmm/rebase_snap_main.c,$(wildcard hal/*.c vmm/*.c devices/*.c devices/*/*.c boot/*.c snapshot/*.c))
+LIB_SRC := $(filter-out vmm/main.c vmm/rebase_snap_main.c vmm/jailer_main.c,$(wildcard hal/*.c vmm/*.c devices/*.c devices/*/*.c boot/*.c snapshot/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_HELPER_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/unit/*.c)) $(wildcard tests/virtio/*.c)
@@ -35,7 +35,7 @@ include tests/guest/guests.mk
 include tests/guest/debian/debian.mk
 
 .PHONY: all deps check unit memcheck coverage integration integration-linux run bench fuzz clean testhooks
-all: $(BUILD)/ember $(BUILD)/ember-rebase-snap
+all: $(BUILD)/ember $(BUILD)/ember-rebase-snap $(BUILD)/ember-jailer
 
 # `make` alone builds ember, not the test guests included above.
 .DEFAULT_GOAL := all
@@ -55,6 +55,9 @@ $(BUILD)/ember: $(BUILD)/obj/vmm/main.o $(BUILD)/libember.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/ember-rebase-snap: $(BUILD)/obj/vmm/rebase_snap_main.o $(BUILD)/libember.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/ember-jailer: $(BUILD)/obj/vmm/jailer_main.o $(BUILD)/libember.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_HELPER_SRC) $(BUILD)/libember.a
@@ -77,7 +80,7 @@ $(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/libembe
 testhooks:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/testhooks EXTRA_CFLAGS=-DEMBER_TEST_HOOKS $(BUILD)/testhooks/ember
 
-unit: $(TEST_BIN) $(FUZZ_REPLAY) $(BUILD)/ember $(BUILD)/ember-rebase-snap
+unit: $(TEST_BIN) $(FUZZ_REPLAY) $(BUILD)/ember $(BUILD)/ember-rebase-snap $(BUILD)/ember-jailer
 	@tests/check_hal_boundary.sh
 	@tests/check_hal_boundary_selftest.sh
 	@tests/run_unit.sh $(BUILD) $(TEST_BIN)
