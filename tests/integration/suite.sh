@@ -9,7 +9,7 @@ log=$(mktemp /tmp/ember-suite.XXXXXX)
 status=0
 for t in tests/integration/run_guests.sh tests/integration/test_signals.sh tests/integration/test_linux.sh \
 	tests/integration/test_virtio.sh tests/integration/test_api.sh tests/integration/test_net.sh \
-	tests/integration/test_vsock.sh tests/integration/test_snapshot.sh tests/integration/test_sandbox.sh; do
+	tests/integration/test_vsock.sh tests/integration/test_snapshot.sh tests/integration/test_sandbox.sh tests/integration/test_jailer.sh; do
 	"$t" "$build" 2>&1 | tee -a "$log"
 	[ "${PIPESTATUS[0]}" = 0 ] || status=1
 done
