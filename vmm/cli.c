@@ -1,5 +1,6 @@
 #include "vmm/cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +136,20 @@ static int check_ifname(const char *name)
 bad:
 	return err_set(-EINVAL, "--net tap=: not a valid interface name (1-15 bytes; no '/', ':', spaces or "
 				"control characters; not '.' or '..')");
+}
+
+/* Firecracker's instance ids (and so ember-jailer's) are letters, digits
+ * and '-'; '_' stays accepted as ember always took it. */
+static int check_instance_id(const char *id)
+{
+	size_t len = strnlen(id, SPEC_ID_MAX + 1);
+
+	if (!len || len > SPEC_ID_MAX)
+		return err_set(-EINVAL, "--id: must be 1 to %d characters", SPEC_ID_MAX);
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)id[i]) && id[i] != '-' && id[i] != '_')
+			return err_set(-EINVAL, "--id: '%s' may hold only letters, digits, '-' and '_'", id);
+	return 0;
 }
 
 /* --vsock cid=N,uds=PATH: both keys, once each. */
@@ -419,7 +434,7 @@ int cli_parse(int argc, char *const argv[], struct cli_options *out)
 		} else if (flag_is(arg, "--id")) {
 			ret = take_value(argc, argv, &i, "--id", &out->id);
 			if (!ret)
-				ret = vm_spec_check_id("--id", out->id);
+				ret = check_instance_id(out->id);
 		} else if (flag_is(arg, "--drive")) {
 			ret = take_value(argc, argv, &i, "--drive", &v);
 			note_shortcut(out, "--drive");

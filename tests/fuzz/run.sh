@@ -7,7 +7,7 @@ secs=${1:-30}
 tests/deps.sh clang libclang-rt-14-dev >/dev/null
 out=build/fuzz
 mkdir -p "$out"
-lib_src=$(ls hal/*.c vmm/*.c devices/*.c devices/*/*.c boot/*.c snapshot/*.c 2>/dev/null | grep -v '^vmm/main.c$')
+lib_src=$(ls hal/*.c vmm/*.c devices/*.c devices/*/*.c boot/*.c snapshot/*.c 2>/dev/null | grep -v '^vmm/main.c$\|^vmm/[a-z_]*_main.c$')
 for target in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$target" .c)
 	clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -pthread -fsanitize=fuzzer,address,undefined \

@@ -35,7 +35,7 @@ in_runner() {
 	[ "$rc" = 0 ] || status=1
 }
 
-make --no-print-directory BUILD="$build" "$build/ember" "$build/ember-rebase-snap" testhooks guests debian-image >/dev/null || exit 1
+make --no-print-directory BUILD="$build" "$build/ember" "$build/ember-rebase-snap" "$build/ember-jailer" testhooks guests debian-image >/dev/null || exit 1
 if [ "$what" = linux ]; then
 	in_runner LINUX_VCPUS=1 $runner --smp 1 -- tests/integration/test_linux.sh "$build"
 else

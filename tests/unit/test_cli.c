@@ -192,7 +192,10 @@ static void test_flag_conflicts(void **state)
 	expect_refused(PARSE(&o, "--api-sock", "/s", "--no-api"), "--no-api needs --config-file, --kernel or --restore");
 	expect_refused(PARSE(&o, "--kernel", "k", "--api-sock", "/s", "--no-api"),
 		       "--no-api cannot be combined with --api-sock");
-	expect_refused(PARSE(&o, "--kernel", "k", "--id", "my-vm"), "--id: 'my-vm' may hold only");
+	expect_refused(PARSE(&o, "--kernel", "k", "--id", "my vm"), "--id: 'my vm' may hold only");
+	expect_refused(PARSE(&o, "--kernel", "k", "--id", "../vm"), "--id: '../vm' may hold only");
+	/* Firecracker's (and ember-jailer's) ids have hyphens. */
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--id", "my-vm-1"), 0);
 	expect_refused(PARSE(&o, "--kernel", "k", "--id", ""), "--id");
 	expect_refused(PARSE(&o, "--kernel", "k", "--config-file"), "--config-file needs a value");
 	expect_refused(PARSE(&o, "--kernel", "k", "--no-api=1"), "unknown argument '--no-api=1'");
