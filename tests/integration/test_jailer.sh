@@ -25,7 +25,6 @@ spin=$(realpath -m "$build/guest/spin_guest.elf")
 base=$(mktemp -d /tmp/ember-jailer.XXXXXX) || exit 1
 tmp=$base/tmp
 mkdir -p "$tmp"
-passed=0 failed=0
 mounted_cgroup=0
 pids=()
 
@@ -40,34 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass() { echo "  PASS $1"; passed=$((passed + 1)); }
-fail() {
-	echo "  FAIL $1: $2"
-	[ -s "$tmp/err" ] && sed 's/^/    | /' "$tmp/err" | tail -8
-	failed=$((failed + 1))
-}
-
-# wait_for PATTERN FILE [TENTHS]: polls until FILE has PATTERN.
-wait_for() {
-	local i
-	for ((i = 0; i < ${3:-100}; i++)); do
-		grep -q "$1" "$2" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# stop PID: SIGTERM, then its exit status (SIGKILL after 5 s: status 137).
-stop() {
-	local i
-	kill -TERM "$1" 2>/dev/null
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$1" 2>/dev/null
-	wait "$1"
-}
+. "$(dirname "$0")/checks.sh"
 
 # The jailer's common flags (uid/gid 1234, the base); `jail ID ARGS...`
 # runs it in the foreground under a timeout, "${JAIL[@]}" --id ID ... &

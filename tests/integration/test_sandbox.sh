@@ -21,36 +21,8 @@ hooks=$(realpath -m "$build/testhooks/ember")
 guest=$(realpath "$build/guest/spin_guest.elf")
 tmp=$(mktemp -d /tmp/ember-sandbox.XXXXXX) || exit 1
 trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
 
-pass() { echo "  PASS $1"; passed=$((passed + 1)); }
-fail() {
-	echo "  FAIL $1: $2"
-	[ -f "$tmp/err" ] && sed 's/^/    | /' "$tmp/err" | tail -8
-	failed=$((failed + 1))
-}
-
-# wait_for PATTERN FILE [TENTHS]: polls until FILE has PATTERN.
-wait_for() {
-	local i
-	for ((i = 0; i < ${3:-100}; i++)); do
-		grep -q "$1" "$2" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# stop PID: SIGTERM, then the exit status (SIGKILL after 5 s).
-stop() {
-	local i
-	kill -TERM "$1" 2>/dev/null
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$1" 2>/dev/null
-	wait "$1"
-}
+. "$(dirname "$0")/checks.sh"
 
 # killed_by_sigsys NAME KIND ARGS...: ember must die of SIGSYS (status 159)
 # right after saying it makes the forbidden call, which must not return.
