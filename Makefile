@@ -23,7 +23,7 @@ DEPS_BUILD := build-essential libcmocka-dev pkg-config libjansson-dev acpica-too
 DEPS_COVERAGE := gcovr
 DEPS_MEMCHECK := valgrind
 
-LIB_SRC := $(filter-out vmm/main.c vmm/rebase_snap_main.c vmm/jailer_main.c,$(wildcard hal/*.c vmm/*.c devices/*.c devices/*/*.c boot/*.c snapshot/*.c))
+LIB_SRC := $(filter-out vmm/main.c vmm/rebase_snap_main.c vmm/jailer_main.c vmm/seccomp_gen_main.c,$(wildcard hal/*.c vmm/*.c devices/*.c devices/*/*.c boot/*.c snapshot/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_HELPER_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/unit/*.c)) $(wildcard tests/virtio/*.c)
@@ -51,8 +51,21 @@ $(BUILD)/libember.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/ember: $(BUILD)/obj/vmm/main.o $(BUILD)/libember.a
+$(BUILD)/ember: $(BUILD)/obj/vmm/main.o $(BUILD)/obj/gen/seccomp_bpf.o $(BUILD)/libember.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# ember's seccomp programs, compiled in at build time from the policy table
+# (vmm/seccomp_prebuilt.h), so no thread runs libseccomp at start-up.
+$(BUILD)/ember-seccomp-gen: $(BUILD)/obj/vmm/seccomp_gen_main.o $(BUILD)/libember.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/gen/seccomp_bpf.c: $(BUILD)/ember-seccomp-gen
+	@mkdir -p $(dir $@)
+	$< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/seccomp_bpf.o: $(BUILD)/gen/seccomp_bpf.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/ember-rebase-snap: $(BUILD)/obj/vmm/rebase_snap_main.o $(BUILD)/libember.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

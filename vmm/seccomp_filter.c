@@ -3,11 +3,17 @@
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
+#include <linux/seccomp.h>
+#include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 
 #include "vmm/log.h"
+#include "vmm/seccomp_prebuilt.h"
 
 /* Only the low 32 bits: glibc passes an int-sized request in a long, and
  * a sign-extended copy must not slip past an exact match. */
@@ -102,13 +108,62 @@ int seccomp_filter_build(enum seccomp_thread t, int level, uint32_t action, scmp
 	return 0;
 }
 
-int seccomp_filter_install(enum seccomp_thread t, int level)
+int seccomp_filter_export(enum seccomp_thread t, int level, struct sock_filter **out, unsigned *len)
 {
 	scmp_filter_ctx ctx;
+	struct stat st;
+	int ret, fd;
+
+	ret = seccomp_filter_build(t, level, SCMP_ACT_KILL_PROCESS, &ctx);
+	if (ret)
+		return ret;
+	fd = memfd_create("ember-seccomp", MFD_CLOEXEC);
+	ret = fd < 0 ? -errno : seccomp_export_bpf(ctx, fd);
+	seccomp_release(ctx);
+	if (!ret && fstat(fd, &st))
+		ret = -errno;
+	if (!ret && (st.st_size <= 0 || st.st_size % sizeof(**out) || st.st_size / sizeof(**out) > BPF_MAXINSNS))
+		ret = -E2BIG;
+	if (!ret && !(*out = malloc((size_t)st.st_size)))
+		ret = -ENOMEM;
+	if (!ret && pread(fd, *out, (size_t)st.st_size, 0) != st.st_size) {
+		ret = -EIO;
+		free(*out);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (ret)
+		return err_set(ret, "seccomp: exporting the %s filter: %s", seccomp_thread_name(t), strerror(-ret));
+	*len = (unsigned)(st.st_size / sizeof(**out));
+	return 0;
+}
+
+int seccomp_filter_load_bpf(const struct sock_filter *prog, unsigned len)
+{
+	struct sock_fprog fp = { .len = (unsigned short)len, .filter = (struct sock_filter *)prog };
+
+	if (!len || len > BPF_MAXINSNS)
+		return err_set(-EINVAL, "seccomp: a program of %u instructions", len);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return err_set(-errno, "seccomp: no_new_privs: %s", strerror(errno));
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp))
+		return err_set(-errno, "seccomp: loading a program: %s", strerror(errno));
+	return 0;
+}
+
+int seccomp_filter_install(enum seccomp_thread t, int level)
+{
+	const struct sock_filter *prog;
+	scmp_filter_ctx ctx;
+	unsigned len;
 	int ret;
 
 	if (level == SECCOMP_LEVEL_OFF)
 		return 0;
+	/* The programs built into ember by ember-seccomp-gen: no libseccomp
+	 * work on any thread at start-up. */
+	if (default_action == SCMP_ACT_KILL_PROCESS && seccomp_prebuilt_find(t, level, &prog, &len))
+		return seccomp_filter_load_bpf(prog, len);
 	ret = seccomp_filter_build(t, level, default_action, &ctx);
 	if (ret)
 		return ret;

@@ -3,6 +3,7 @@
 #ifndef EMBER_SECCOMP_FILTER_H
 #define EMBER_SECCOMP_FILTER_H
 
+#include <linux/filter.h>
 #include <seccomp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,13 @@ int seccomp_filter_build(enum seccomp_thread t, int level, uint32_t default_acti
 /* Builds and loads kind t's filter on the calling thread only; level 0
  * does nothing. After this the thread can never drop it. */
 int seccomp_filter_install(enum seccomp_thread t, int level);
+/* The kernel program of kind t at `level` (default action kill): what
+ * `ember-seccomp-gen` compiles into ember so that no thread has to run
+ * libseccomp at start-up. *out is malloc'ed; *len counts instructions. */
+int seccomp_filter_export(enum seccomp_thread t, int level, struct sock_filter **out, unsigned *len);
+/* Loads a ready program on the calling thread (no_new_privs first). */
+int seccomp_filter_load_bpf(const struct sock_filter *prog, unsigned len);
+
 /* Test builds only: log instead of kill, to find what a list lacks. */
 void seccomp_filter_set_default_action(uint32_t action);
 /* The rules of kind t at `level` as text, one syscall a line with its

@@ -23,6 +23,7 @@
 
 #include "vmm/seccomp_filter.h"
 #include "vmm/seccomp_policy.h"
+#include "vmm/seccomp_prebuilt.h"
 
 /* Valgrind runs the client's syscalls itself, and a filter would stop
  * valgrind's own: the child tests need the bare kernel. */
@@ -314,6 +315,44 @@ static void test_vmm_and_main_filters_on_the_kernel(void **state)
 	assert_int_equal(run_probe(SECCOMP_THREAD_MAIN, 2, PROBE_SOCKET_INET), SIGSYS);
 }
 
+/* The path ember itself takes: the program exported (what ember-seccomp-gen
+ * compiles in) and loaded with one seccomp() call behaves as the filter. */
+static void test_exported_program_on_the_kernel(void **state)
+{
+	const struct sock_filter *none;
+	struct sock_filter *prog;
+	unsigned len, none_len;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	/* Unit tests link no built-in table: filters come from libseccomp. */
+	assert_false(seccomp_prebuilt_find(SECCOMP_THREAD_VCPU, 2, &none, &none_len));
+	if (under_valgrind())
+		skip();
+	assert_int_equal(seccomp_filter_export(SECCOMP_THREAD_VCPU, 2, &prog, &len), 0);
+	assert_true(len > 20 && len < 4096);
+	assert_int_equal(seccomp_filter_load_bpf(prog, 0), -EINVAL);
+	for (int round = 0; round < 2; round++) {
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			if (seccomp_filter_load_bpf(prog, len))
+				_exit(100);
+			(void)syscall(SYS_getpid);
+			if (round == 1)
+				(void)socket(AF_INET, SOCK_STREAM, 0);
+			_exit(0);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		if (round == 0)
+			assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		else
+			assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS);
+	}
+	free(prog);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_print_lists_every_rule),
 		cmocka_unit_test(test_vcpu_filter_on_the_kernel),
 		cmocka_unit_test(test_vmm_and_main_filters_on_the_kernel),
+		cmocka_unit_test(test_exported_program_on_the_kernel),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
