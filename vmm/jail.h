@@ -3,8 +3,8 @@
  * The supervisor (ember-jailer itself) validates everything, takes an
  * exclusive flock on <chroot-base>/<exec-name>/<id>/jail.lock, sets up the
  * cgroup, and forks a child that enters a mount namespace, pivots into
- * <chroot-base>/<exec-name>/<id>/root, creates /dev/kvm, /dev/net/tun and
- * /dev/urandom, copies the VMM (and, for a dynamically linked one, the
+ * <chroot-base>/<exec-name>/<id>/root, creates the KVM, TUN and urandom device
+ * nodes (only those), copies the VMM (and, for a dynamically linked one, the
  * libraries its loader resolves) in, drops every privilege and execs it.
  * The supervisor forwards SIGTERM/SIGINT/SIGHUP, waits and exits with the
  * VMM's status.
