@@ -7,30 +7,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/fuzz/fuzz_argv.h"
 #include "vmm/cli.h"
 #include "vmm/vm_spec.h"
-
-#define MAX_ARGS 64
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct vm_spec spec;
-	char *copy = malloc(size + 1), *argv[MAX_ARGS + 1];
+	char *argv[FUZZ_MAX_ARGS + 1];
 	struct cli_options opt;
-	int argc = 1;
+	int argc;
+	char *copy = fuzz_argv_split(data, size, "ember", argv, &argc);
 
 	if (!copy)
 		return 0;
-	memcpy(copy, data, size);
-	copy[size] = '\0';
-	argv[0] = "ember";
-	for (size_t i = 0; i <= size && argc < MAX_ARGS;) {
-		argv[argc++] = copy + i;
-		i += strlen(copy + i) + 1;
-	}
-	argv[argc] = NULL;
 	if (cli_parse(argc, argv, &opt) == 0) {
 		if (opt.seccomp_level < 0 || opt.seccomp_level > 2)
 			abort();

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/fuzz/fuzz_argv.h"
 #include "vmm/jail.h"
 
-#define MAX_ARGS 64
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -66,19 +66,12 @@ static void check_accepted(const struct jail_options *o, char *const *argv, int 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct jail_options o;
-	char *copy = malloc(size + 1), *argv[MAX_ARGS + 1];
-	int argc = 1;
+	char *argv[FUZZ_MAX_ARGS + 1];
+	int argc;
+	char *copy = fuzz_argv_split(data, size, "ember-jailer", argv, &argc);
 
 	if (!copy)
 		return 0;
-	memcpy(copy, data, size);
-	copy[size] = '\0';
-	argv[0] = "ember-jailer";
-	for (size_t i = 0; i <= size && argc < MAX_ARGS;) {
-		argv[argc++] = copy + i;
-		i += strlen(copy + i) + 1;
-	}
-	argv[argc] = NULL;
 	if (jail_parse_args(argc, argv, &o) == 0)
 		check_accepted(&o, argv, argc);
 	free(copy);
