@@ -47,12 +47,9 @@ static int add_ioctls(scmp_filter_ctx ctx, int nr, enum seccomp_arg a)
 	return ret;
 }
 
-static int add_rule(scmp_filter_ctx ctx, const struct seccomp_rule *r, int level)
+/* libseccomp's own return codes; add_rule says which rule failed. */
+static int add_conditions(scmp_filter_ctx ctx, const struct seccomp_rule *r, int nr, int level)
 {
-	int nr = seccomp_syscall_resolve_name(r->syscall);
-
-	if (nr == __NR_SCMP_ERROR)
-		return err_set(-EINVAL, "seccomp: unknown syscall '%s' in the policy", r->syscall);
 	if (r->arg == SECCOMP_ARG_ENOSYS)
 		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
 	if (level < SECCOMP_LEVEL_ARGS || r->arg == SECCOMP_ARG_ANY)
@@ -76,8 +73,21 @@ static int add_rule(scmp_filter_ctx ctx, const struct seccomp_rule *r, int level
 		return ret ? ret : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
 	}
 	default:
-		return err_set(-EINVAL, "seccomp: rule for '%s' has an unknown argument check %d", r->syscall, r->arg);
+		return -EINVAL;
 	}
+}
+
+static int add_rule(scmp_filter_ctx ctx, const struct seccomp_rule *r, int level)
+{
+	int nr = seccomp_syscall_resolve_name(r->syscall), ret;
+
+	if (nr == __NR_SCMP_ERROR)
+		return err_set(-EINVAL, "seccomp: unknown syscall '%s' in the policy", r->syscall);
+	ret = add_conditions(ctx, r, nr, level);
+	if (ret)
+		return err_set(ret, "seccomp: rule for %s (argument check %d): %s", r->syscall, (int)r->arg,
+			       strerror(-ret));
+	return 0;
 }
 
 int seccomp_filter_build(enum seccomp_thread t, int level, uint32_t action, scmp_filter_ctx *out)
@@ -98,10 +108,7 @@ int seccomp_filter_build(enum seccomp_thread t, int level, uint32_t action, scmp
 
 		if (ret) {
 			seccomp_release(ctx);
-			if (ret == -EINVAL && strstr(err_last(), "seccomp:"))
-				return ret;
-			return err_set(ret, "seccomp: %s filter: rule for %s: %s", seccomp_thread_name(t),
-				       rules[i].syscall, strerror(-ret));
+			return err_wrap(ret, "%s filter", seccomp_thread_name(t));
 		}
 	}
 	*out = ctx;
