@@ -1,6 +1,7 @@
 #include "snapshot/ram_file.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
@@ -28,19 +29,21 @@ static bool page_is_zero(const uint8_t *p)
 	return true;
 }
 
-int ram_file_pwrite_all(int fd, const void *buf, uint64_t len, uint64_t offset, const char *what)
+/* Short transfers and EINTR are retried; a read past the end or a write
+ * that makes no progress is an error. */
+static int transfer_all(int fd, uint8_t *p, uint64_t len, uint64_t offset, const char *what, bool write)
 {
-	const uint8_t *p = buf;
-
 	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)offset);
+		ssize_t n = write ? pwrite(fd, p, len, (off_t)offset) : pread(fd, p, len, (off_t)offset);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return err_fail(n < 0 ? -errno : -EIO, "writing %llu bytes of %s at offset 0x%llx: %s",
-					(unsigned long long)len, what, (unsigned long long)offset,
-					n < 0 ? strerror(errno) : "no progress");
+			return err_set(n < 0 ? -errno : -EIO, "%s: %s %llu bytes of %s at offset 0x%llx: %s",
+				       write ? "ram_file_pwrite_all" : "ram_file_pread_all",
+				       write ? "writing" : "reading", (unsigned long long)len, what,
+				       (unsigned long long)offset,
+				       n < 0 ? strerror(errno) : write ? "no progress" : "the file ends there");
 		p += n;
 		len -= (uint64_t)n;
 		offset += (uint64_t)n;
@@ -48,24 +51,15 @@ int ram_file_pwrite_all(int fd, const void *buf, uint64_t len, uint64_t offset, 
 	return 0;
 }
 
+int ram_file_pwrite_all(int fd, const void *buf, uint64_t len, uint64_t offset, const char *what)
+{
+	/* Cast only: transfer_all never writes through p when writing. */
+	return transfer_all(fd, (uint8_t *)buf, len, offset, what, true);
+}
+
 int ram_file_pread_all(int fd, void *buf, uint64_t len, uint64_t offset, const char *what)
 {
-	uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)offset);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return err_fail(n < 0 ? -errno : -EIO, "reading %llu bytes of %s at offset 0x%llx: %s",
-					(unsigned long long)len, what, (unsigned long long)offset,
-					n < 0 ? strerror(errno) : "the file ends there");
-		p += n;
-		len -= (uint64_t)n;
-		offset += (uint64_t)n;
-	}
-	return 0;
+	return transfer_all(fd, buf, len, offset, what, false);
 }
 
 int ram_file_check_region(uint64_t file_size, uint64_t offset, uint64_t size)
