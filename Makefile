@@ -34,7 +34,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
 include tests/guest/guests.mk
 include tests/guest/debian/debian.mk
 
-.PHONY: all deps check unit memcheck coverage integration integration-linux run bench fuzz clean testhooks
+.PHONY: all deps check unit memcheck coverage integration integration-linux run shell bench fuzz clean testhooks
 all: $(BUILD)/ember $(BUILD)/ember-rebase-snap $(BUILD)/ember-jailer
 
 # `make` alone builds ember, not the test guests included above.
@@ -124,6 +124,11 @@ run: deps
 	@$(MAKE) --no-print-directory $(BUILD)/ember
 	@tests/run_default_guest.sh $(BUILD)
 
+# A root shell with real KVM (the nested runner where the host has none),
+# to run ember by hand: own kernels and drives, the API socket with curl.
+shell: deps
+	@tests/run_shell.sh $(BUILD)
+
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/ember $(BUILD)/bench/virtio_path $(BUILD)/bench/api_latency $(BUILD)/bench/net_path \
 		$(BUILD)/bench/sandbox_cost
@@ -131,7 +136,7 @@ bench: deps
 	@$(BUILD)/bench/virtio_path
 	@$(BUILD)/bench/net_path
 	@$(BUILD)/bench/api_latency
-	@tests/integration/runner/run-in-kvm.sh -- tests/bench/api_boot.sh $(BUILD) 10
+	@tests/integration/runner/run-in-kvm.sh --smp 2 -- tests/bench/api_boot.sh $(BUILD) 10
 	@tests/bench/run.sh $(BUILD)
 	@tests/bench/run_blk.sh $(BUILD)
 	@tests/bench/run_net.sh $(BUILD)

@@ -379,6 +379,8 @@ int cli_parse(int argc, char *const argv[], struct cli_options *out)
 			out->print_startup = true;
 		} else if (strcmp(arg, "--print-exit-stats") == 0) {
 			out->print_exit_stats = true;
+		} else if (strcmp(arg, "--console-escape") == 0) {
+			out->console_escape = true;
 		} else if (strcmp(arg, "--rng") == 0) {
 			out->rng = true;
 			note_shortcut(out, "--rng");
@@ -679,6 +681,8 @@ void cli_print_usage(FILE *f)
 		"  --log-level LEVEL    Error, Warning, Info, Debug or Trace (default Warning)\n"
 		"  --print-exit-stats   print VM exits by reason when the VM stops\n"
 		"  --print-startup      print the monotonic time of the first KVM_RUN\n"
+		"  --console-escape     Ctrl-A x on the console stops the VM as SIGTERM does\n"
+		"                       (Ctrl-A a types a Ctrl-A)\n"
 		"  --help, --version\n"
 		"\n"
 		"Exit status: 0 when the guest powers off, reboots or halts, or on SIGTERM;\n"

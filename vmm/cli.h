@@ -43,6 +43,8 @@ struct cli_options {
 	struct spec_vsock vsock;
 	/* Print VM-exit counters by reason when the VM stops. */
 	bool print_exit_stats;
+	/* Ctrl-A x on the console ends ember as SIGTERM would (console.h). */
+	bool console_escape;
 
 	/* Firecracker's way in: a whole config file, an API socket, or both. */
 	const char *config_file;

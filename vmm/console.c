@@ -52,13 +52,54 @@ static void console_set_input_watch(struct console *con, bool on)
 		event_loop_modify(con->loop, con->in_fd, on ? EPOLLIN : 0);
 }
 
+void console_set_escape(struct console *con, console_escape_fn on_escape, void *opaque)
+{
+	con->on_escape = on_escape;
+	con->escape_opaque = opaque;
+	con->escape_armed = false;
+}
+
+/* Takes the escape keys out of buf[0..len) in place (one Ctrl-A carried
+ * over from the last read can make it one byte longer, so buf has room for
+ * len + 1); returns the new length. */
+static size_t console_filter_escape(struct console *con, uint8_t *buf, size_t len, bool *escaped)
+{
+	uint8_t in[CONSOLE_CHUNK];
+	size_t out = 0;
+
+	memcpy(in, buf, len);
+	for (size_t i = 0; i < len; i++) {
+		uint8_t key = in[i];
+
+		if (!con->escape_armed) {
+			if (key == CONSOLE_ESCAPE_KEY)
+				con->escape_armed = true;
+			else
+				buf[out++] = key;
+			continue;
+		}
+		con->escape_armed = false;
+		if (key == 'x') {
+			/* What follows the escape is not typed: the VM is stopping. */
+			*escaped = true;
+			return out;
+		}
+		if (key != 'a' && key != CONSOLE_ESCAPE_KEY)
+			buf[out++] = CONSOLE_ESCAPE_KEY;
+		buf[out++] = key == 'a' ? CONSOLE_ESCAPE_KEY : key;
+	}
+	return out;
+}
+
 static void console_on_input(void *opaque, uint32_t events)
 {
 	struct console *con = opaque;
+	bool escaped = false;
 	ssize_t n;
 
 	(void)events;
-	n = read(con->in_fd, con->pending, sizeof(con->pending));
+	/* With the escape on, one byte stays free for a carried-over Ctrl-A. */
+	n = read(con->in_fd, con->pending, sizeof(con->pending) - (con->on_escape ? 1 : 0));
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
@@ -69,6 +110,10 @@ static void console_on_input(void *opaque, uint32_t events)
 	}
 	con->pending_off = 0;
 	con->pending_len = (size_t)n;
+	if (con->on_escape)
+		con->pending_len = console_filter_escape(con, con->pending, (size_t)n, &escaped);
+	if (escaped)
+		con->on_escape(con->escape_opaque);
 	if (!console_flush_pending(con))
 		console_set_input_watch(con, false);
 }

@@ -1,7 +1,9 @@
 /* Wires the guest UART to the host terminal: guest output to an fd,
  * host input pushed into the UART from the event loop, with backpressure
  * when the UART's receive FIFO is full. A terminal is put in raw mode so
- * keys such as Ctrl-C reach the guest, and restored on exit. */
+ * keys such as Ctrl-C reach the guest, and restored on exit. Raw mode
+ * leaves a user no key of their own, so an optional escape (QEMU's:
+ * Ctrl-A x) lets them end a guest that no longer answers. */
 #ifndef EMBER_CONSOLE_H
 #define EMBER_CONSOLE_H
 
@@ -14,6 +16,9 @@
 #include "vmm/event_loop.h"
 
 #define CONSOLE_CHUNK 64
+#define CONSOLE_ESCAPE_KEY 0x01 /* Ctrl-A */
+
+typedef void (*console_escape_fn)(void *opaque);
 
 /* Pushes up to len bytes into the UART; returns how many it took. */
 typedef size_t (*console_push_fn)(void *opaque, const uint8_t *buf, size_t len);
@@ -28,6 +33,9 @@ struct console {
 	uint8_t pending[CONSOLE_CHUNK];
 	size_t pending_off;
 	size_t pending_len;
+	console_escape_fn on_escape; /* NULL: every key goes to the guest */
+	void *escape_opaque;
+	bool escape_armed; /* the last key was Ctrl-A */
 	bool input_open;
 	bool tty_raw;
 	struct termios saved_tty;
@@ -35,6 +43,9 @@ struct console {
 
 /* in_fd < 0 means no input. */
 int console_init(struct console *con, struct event_loop *loop, int in_fd, int out_fd);
+/* Ctrl-A x calls on_escape instead of reaching the guest; Ctrl-A a (or
+ * Ctrl-A Ctrl-A) types one Ctrl-A; Ctrl-A and any other key types both. */
+void console_set_escape(struct console *con, console_escape_fn on_escape, void *opaque);
 /* Connects the UART once it exists, and starts watching input. */
 int console_attach(struct console *con, console_push_fn push, void *opaque);
 void console_fini(struct console *con);

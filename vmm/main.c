@@ -40,6 +40,15 @@ struct main_state {
 	bool quit; /* a signal before boot */
 };
 
+/* A clean stop asked from outside the guest: a signal or the console escape. */
+static void stop_requested(struct main_state *st)
+{
+	if (st->ctl.vm)
+		vm_request_exit(st->ctl.vm, VM_EXIT_SIGNAL, EMBER_EXIT_OK);
+	else
+		st->quit = true;
+}
+
 static void on_signal(void *opaque, uint32_t events)
 {
 	struct main_state *st = opaque;
@@ -49,10 +58,15 @@ static void on_signal(void *opaque, uint32_t events)
 	if (read(st->signal_fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	log_info("received %s, stopping the VM", strsignal((int)si.ssi_signo));
-	if (st->ctl.vm)
-		vm_request_exit(st->ctl.vm, VM_EXIT_SIGNAL, EMBER_EXIT_OK);
-	else
-		st->quit = true;
+	stop_requested(st);
+}
+
+static void on_console_escape(void *opaque)
+{
+	/* The terminal is still raw here: the line needs its own \r. */
+	fprintf(stderr, "\r\nember: Ctrl-A x: stopping the VM\r\n");
+	log_info("console escape (Ctrl-A x), stopping the VM");
+	stop_requested(opaque);
 }
 
 static void on_wakeup(void *opaque, uint32_t events)
@@ -215,6 +229,8 @@ static int run(const struct cli_options *opt, const struct vm_spec *spec)
 	}
 	if (console_init(&st.con, &st.loop, STDIN_FILENO, STDOUT_FILENO))
 		goto out_loop;
+	if (opt->console_escape)
+		console_set_escape(&st.con, on_console_escape, &st);
 	env.console = (struct vm_console){ console_write, &st.con, console_notify_space };
 	controller_init(&st.ctl, &env, spec);
 	st.signal_fd = setup_signals();

@@ -3,7 +3,7 @@
 # hardware KVM, otherwise inside the nested QEMU runner (see
 # tests/integration/runner/README.md).
 #
-# Two runner starts: one CPU for the test guests, the signal shutdowns and
+# Two runner starts for the suite: one CPU for the test guests, the signal shutdowns and
 # the 1-vCPU Linux boots, two CPUs for the 2-vCPU Linux boots (on one CPU
 # their vCPUs spin-wait on each other and stall). QEMU's nested SVM loses
 # an interrupt now and then and stops the runner; with one CPU the
@@ -42,6 +42,13 @@ else
 	in_runner LINUX_VCPUS=1 $runner --smp 1 -- tests/integration/suite.sh "$build"
 fi
 in_runner LINUX_VCPUS=2 $runner --smp 2 -- tests/integration/test_linux.sh "$build"
+# make run and make shell as a user starts them, on a pseudo-terminal: from
+# the host, each with its own runner.
+if [ "$what" = all ]; then
+	tests/integration/test_terminal.sh "$build" 2>&1 | tee "$log.one"
+	[ "${PIPESTATUS[0]}" = 0 ] || status=1
+	cat "$log.one" >>"$log"
+fi
 
 pass=0 fail=0
 while read -r p f; do pass=$((pass + p)); fail=$((fail + f)); done \

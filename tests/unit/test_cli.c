@@ -28,7 +28,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o.vcpus, 1);
 	assert_string_equal(o.cmdline, CLI_DEFAULT_CMDLINE);
 	assert_int_equal(o.log_level, LOG_WARN);
-	assert_false(o.help || o.version || o.print_startup || o.print_exit_stats);
+	assert_false(o.help || o.version || o.print_startup || o.print_exit_stats || o.console_escape);
 }
 
 static void test_all_flags_both_forms(void **state)
@@ -37,7 +37,7 @@ static void test_all_flags_both_forms(void **state)
 
 	(void)state;
 	assert_int_equal(PARSE(&o, "--kernel=bz", "--initrd", "rd.img", "--cmdline=a=b c", "--mem", "512",
-			       "--vcpus=4", "--cpu-template", "t.json", "--log-level", "debug", "--print-startup", "--print-exit-stats"),
+			       "--vcpus=4", "--cpu-template", "t.json", "--log-level", "debug", "--print-startup", "--print-exit-stats", "--console-escape"),
 			 0);
 	assert_string_equal(o.kernel, "bz");
 	assert_string_equal(o.initrd, "rd.img");
@@ -46,7 +46,7 @@ static void test_all_flags_both_forms(void **state)
 	assert_int_equal(o.vcpus, 4);
 	assert_string_equal(o.cpu_template, "t.json");
 	assert_int_equal(o.log_level, LOG_DEBUG);
-	assert_true(o.print_startup && o.print_exit_stats);
+	assert_true(o.print_startup && o.print_exit_stats && o.console_escape);
 }
 
 static void test_help_and_version_need_no_kernel(void **state)

@@ -109,6 +109,117 @@ static void test_unpollable_input_is_no_input(void **state)
 	close(fd);
 }
 
+static void on_escape_count(void *opaque)
+{
+	(*(int *)opaque)++;
+}
+
+/* Types `keys` into an escape-enabled console in one write and returns what
+ * the UART got; *escapes counts Ctrl-A x. */
+static size_t type_with_escape(const char *keys, size_t len, struct sink *sink, int *escapes)
+{
+	struct event_loop loop;
+	struct console con;
+	int in[2];
+
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(event_loop_init(&loop), 0);
+	assert_int_equal(console_init(&con, &loop, in[0], STDOUT_FILENO), 0);
+	console_set_escape(&con, on_escape_count, escapes);
+	assert_int_equal(console_attach(&con, sink_push, sink), 0);
+	assert_int_equal(write(in[1], keys, len), (ssize_t)len);
+	while (event_loop_run_once(&loop, 20) > 0)
+		;
+	console_fini(&con);
+	event_loop_fini(&loop);
+	close(in[0]);
+	close(in[1]);
+	return sink->len;
+}
+
+static void test_escape_ctrl_a_x_stops_and_is_not_typed(void **state)
+{
+	struct sink sink = { .room = 100 };
+	int escapes = 0;
+
+	(void)state;
+	assert_int_equal(type_with_escape("ls\001x", 4, &sink, &escapes), 2);
+	assert_int_equal(escapes, 1);
+	assert_memory_equal(sink.got, "ls", 2);
+}
+
+static void test_escape_ctrl_a_a_sends_one_ctrl_a(void **state)
+{
+	struct sink sink = { .room = 100 };
+	int escapes = 0;
+
+	(void)state;
+	/* Ctrl-A a and Ctrl-A Ctrl-A each send one Ctrl-A; Ctrl-A then any
+	 * other key sends both, so nothing typed is lost. */
+	assert_int_equal(type_with_escape("\001a\001\001\001q", 6, &sink, &escapes), 4);
+	assert_int_equal(escapes, 0);
+	assert_memory_equal(sink.got, "\001\001\001q", 4);
+}
+
+static void test_escape_split_across_reads(void **state)
+{
+	struct event_loop loop;
+	struct console con;
+	struct sink sink = { .room = 100 };
+	int escapes = 0, in[2];
+
+	(void)state;
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(event_loop_init(&loop), 0);
+	assert_int_equal(console_init(&con, &loop, in[0], STDOUT_FILENO), 0);
+	console_set_escape(&con, on_escape_count, &escapes);
+	assert_int_equal(console_attach(&con, sink_push, &sink), 0);
+	/* A full chunk ending in Ctrl-A: the prefix waits for the next key. */
+	char chunk[CONSOLE_CHUNK];
+	memset(chunk, 'k', sizeof(chunk));
+	chunk[sizeof(chunk) - 1] = 1;
+	assert_int_equal(write(in[1], chunk, sizeof(chunk)), (ssize_t)sizeof(chunk));
+	while (event_loop_run_once(&loop, 20) > 0)
+		;
+	assert_int_equal(sink.len, CONSOLE_CHUNK - 1);
+	assert_int_equal(escapes, 0);
+	assert_int_equal(write(in[1], "x", 1), 1);
+	assert_int_equal(event_loop_run_once(&loop, 100), 1);
+	assert_int_equal(escapes, 1);
+	assert_int_equal(sink.len, CONSOLE_CHUNK - 1);
+	/* After the escape, keys are plain again. */
+	assert_int_equal(write(in[1], "\001z", 2), 2);
+	assert_int_equal(event_loop_run_once(&loop, 100), 1);
+	assert_int_equal(sink.len, CONSOLE_CHUNK + 1);
+	assert_memory_equal(sink.got + CONSOLE_CHUNK - 1, "\001z", 2);
+	console_fini(&con);
+	event_loop_fini(&loop);
+	close(in[0]);
+	close(in[1]);
+}
+
+static void test_no_escape_passes_ctrl_a_x(void **state)
+{
+	struct event_loop loop;
+	struct console con;
+	struct sink sink = { .room = 100 };
+	int in[2];
+
+	(void)state;
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(event_loop_init(&loop), 0);
+	assert_int_equal(console_init(&con, &loop, in[0], STDOUT_FILENO), 0);
+	assert_int_equal(console_attach(&con, sink_push, &sink), 0);
+	assert_int_equal(write(in[1], "\001x", 2), 2);
+	assert_int_equal(event_loop_run_once(&loop, 100), 1);
+	assert_int_equal(sink.len, 2);
+	assert_memory_equal(sink.got, "\001x", 2);
+	console_fini(&con);
+	event_loop_fini(&loop);
+	close(in[0]);
+	close(in[1]);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN); /* as ember's main does */
@@ -116,6 +227,10 @@ int main(void)
 		cmocka_unit_test(test_output_reaches_fd),
 		cmocka_unit_test(test_input_backpressure_and_resume),
 		cmocka_unit_test(test_unpollable_input_is_no_input),
+		cmocka_unit_test(test_escape_ctrl_a_x_stops_and_is_not_typed),
+		cmocka_unit_test(test_escape_ctrl_a_a_sends_one_ctrl_a),
+		cmocka_unit_test(test_escape_split_across_reads),
+		cmocka_unit_test(test_no_escape_passes_ctrl_a_x),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,12 +7,17 @@
 #     EMBER-ROOTFS root=<device mounted on / per /proc/mounts>
 #     EMBER-ROOTFS kernel=<release>
 #
-# then powers the VM off (poweroff -f). No root or loop mount needed:
-# mke2fs -d copies a staged tree into the image.
-# Usage: tests/guest/debian/mkrootfs.sh IMAGE [SIZE_MIB]   (default 32)
+# then powers the VM off (poweroff -f). With INIT=shell (the image `make
+# debian-image` leaves in build/debian/rootfs.ext4, for people) it mounts
+# /proc, /sys, /dev and /tmp, prints the same first lines and gives a
+# busybox shell on the console; leaving it powers off. No root or loop mount
+# needed: mke2fs -d copies a staged tree into the image.
+# Usage: tests/guest/debian/mkrootfs.sh IMAGE [SIZE_MIB [test|shell]]   (32, test)
 set -euo pipefail
-img=${1:?usage: mkrootfs.sh IMAGE [SIZE_MIB]}
+img=${1:?usage: mkrootfs.sh IMAGE [SIZE_MIB [test|shell]]}
 size=${2:-32}
+init=${3:-test}
+case $init in test | shell) ;; *) echo "mkrootfs.sh: INIT must be test or shell, not '$init'" >&2; exit 2 ;; esac
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 need=()
 [[ -x /bin/busybox ]] && /bin/busybox --list >/dev/null 2>&1 || need+=(busybox-static)
@@ -36,6 +41,14 @@ export PATH=/sbin:/usr/sbin:/bin:/usr/bin
 echo "EMBER-ROOTFS init-started pid=$$"
 echo "EMBER-ROOTFS root=$(awk '$2 == "/" { r = $1 } END { print r }' /proc/mounts)"
 echo "EMBER-ROOTFS kernel=$(uname -r)"
+if [ -f /etc/ember-shell ]; then
+	mount -t sysfs sysfs /sys 2>/dev/null
+	mount -t devtmpfs devtmpfs /dev 2>/dev/null
+	mount -t tmpfs tmpfs /tmp 2>/dev/null
+	hostname -F /etc/hostname
+	echo "EMBER-ROOTFS shell (exit powers the VM off)"
+	PS1='rootfs:\w# ' setsid cttyhack sh -l
+fi
 sync
 poweroff -f
 echo "EMBER-ROOTFS poweroff-failed"
@@ -45,6 +58,7 @@ chmod 755 "$stage/sbin/init"
 echo "root:x:0:0:root:/root:/bin/sh" >"$stage/etc/passwd"
 echo "root:x:0:" >"$stage/etc/group"
 echo "ember-rootfs" >"$stage/etc/hostname"
+[[ $init == test ]] || : >"$stage/etc/ember-shell"
 rm -f "$img"
 : >"$img" # (mke2fs announces files it has to create)
 "$MKE2FS" -q -t ext4 -L ember-rootfs -d "$stage" -F "$img" "${size}M"

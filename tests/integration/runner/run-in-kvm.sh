@@ -3,6 +3,7 @@
 #
 #   tests/integration/runner/run-in-kvm.sh [--mem MiB] [--smp N] [--stdin] -- COMMAND [ARGS...]
 #   tests/integration/runner/run-in-kvm.sh [--mem MiB] [--smp N] --probe
+#   (defaults: --mem 4096 --smp 1)
 #
 # If this host has hardware KVM (kvm_intel/kvm_amd behind a working /dev/kvm)
 # COMMAND runs directly.  Otherwise (no /dev/kvm, or the software kvm_pvm one)
@@ -32,7 +33,9 @@ source "$REPO/tests/apt_kernel_pkg.sh"
 B=$REPO/build/runner
 
 MEM=4096
-SMP=2
+# One CPU unless asked: on two, QEMU's nested SVM stalls more often and its
+# watchdog does not always wake it (README.md, Stalls).
+SMP=1
 PROBE=0
 STDIN=0
 
@@ -362,6 +365,17 @@ RUN_ID=$$-$RANDOM
 CTL=$OUT/.runner/$RUN_ID
 mkdir -p "$CTL"
 QPID= FPID= WPID=
+# --stdin from a terminal: QEMU puts it in raw mode and puts it back when
+# it exits, but not when it is killed, so keep the settings to restore.
+TTY_SAVED=
+CMD_TTY=0 CMD_ROWS= CMD_COLS=
+if ((STDIN)) && [[ -t 0 ]]; then
+	TTY_SAVED=$(stty -g 2>/dev/null) || TTY_SAVED=
+	CMD_TTY=1
+	read -r CMD_ROWS CMD_COLS < <(stty size 2>/dev/null) || true
+	# a terminal that never had a size says 0 0, which stty refuses to set
+	[[ ${CMD_ROWS:-0} =~ ^[1-9][0-9]*$ && ${CMD_COLS:-0} =~ ^[1-9][0-9]*$ ]] || CMD_ROWS= CMD_COLS=
+fi
 
 cleanup() {
 	local p
@@ -371,6 +385,7 @@ cleanup() {
 	for p in $QPID $FPID $WPID; do
 		wait "$p" 2>/dev/null || true
 	done
+	[[ -z $TTY_SAVED ]] || stty "$TTY_SAVED" 2>/dev/null || true
 	rm -rf "$CTL"
 	rmdir "$OUT/.runner" 2>/dev/null || true
 }
@@ -384,6 +399,11 @@ squote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 	echo "OUT_PATH=$(squote "$OUT")"
 	echo "REPO_PATH=$(squote "$REPO")"
 	echo "CMD_STDIN=$STDIN"
+	# a terminal on our side: the command gets one too (ttyS1 as its
+	# controlling tty, line discipline on, our window size)
+	echo "CMD_TTY=$CMD_TTY"
+	echo "CMD_ROWS=${CMD_ROWS//[!0-9]/}"
+	echo "CMD_COLS=${CMD_COLS//[!0-9]/}"
 } >"$CTL/runner.env"
 
 # cmd.sh: the caller's environment, cwd, umask, then COMMAND (run by bash).
@@ -493,7 +513,11 @@ QEMU_STDIN=/dev/null
 ((STDIN)) && QEMU_STDIN=/dev/stdin
 filter <"$CTL/stream" &
 FPID=$!
-"${PDEATH[@]}" timeout -k 10 "$TIMEOUT" "${PDEATH[@]}" "${QEMU[@]}" \
+# --foreground: plain timeout moves QEMU into a process group of its own,
+# which is not the terminal's foreground group, so the kernel stops QEMU
+# with SIGTTOU as soon as it sets a terminal stdin to raw mode (make run
+# in a real terminal hung so). QEMU starts no children of its own to kill.
+"${PDEATH[@]}" timeout --foreground -k 10 "$TIMEOUT" "${PDEATH[@]}" "${QEMU[@]}" \
 	<"$QEMU_STDIN" >"$CTL/stream" 2>"$CTL/qemu.log" &
 QPID=$!
 watchdog "$QPID" &

@@ -63,7 +63,7 @@ case "$RUN" in
 esac
 [ -f "/out/.runner/$RUN/runner.env" ] || die "no control dir /out/.runner/$RUN"
 CTL=/out/.runner/$RUN
-OUT_PATH= REPO_PATH=
+OUT_PATH= REPO_PATH= CMD_TTY= CMD_ROWS= CMD_COLS=
 . "$CTL/runner.env"
 [ -n "$OUT_PATH" ] && [ -n "$REPO_PATH" ] || die "runner.env lacks OUT_PATH or REPO_PATH"
 
@@ -118,9 +118,17 @@ ip link set lo up 2>/dev/null
 # stops changing when this machine stops running (see run-in-kvm.sh).
 (i=0; while :; do i=$((i + 1)); echo $i >"$CTL/heartbeat"; sleep 2; done) &
 hb=$!
-cmd_in=/dev/null
+cmd_in=/dev/null ctty=
 [ "${CMD_STDIN:-0}" = 1 ] && cmd_in=/dev/ttyS1
-setsid chroot $H /bin/bash "$OUT_PATH/.runner/$RUN/cmd.sh" <$cmd_in >/dev/ttyS1 2>&1
+# The caller typed into a terminal: the command gets a terminal too, with
+# ttyS1 as its controlling tty (job control, Ctrl-C, echo) in the caller's
+# window size.
+if [ "${CMD_TTY:-0}" = 1 ]; then
+	stty -F /dev/ttyS1 sane ${CMD_ROWS:+rows $CMD_ROWS} ${CMD_COLS:+cols $CMD_COLS} ||
+		die "cannot set up ttyS1 as a terminal"
+	ctty=-c
+fi
+setsid $ctty chroot $H /bin/bash "$OUT_PATH/.runner/$RUN/cmd.sh" <$cmd_in >/dev/ttyS1 2>&1
 rc=$?
 kill $hb 2>/dev/null
 say "command exited with status $rc"

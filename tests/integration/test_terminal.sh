@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# What a user gets in a real terminal: `make run` and `make shell` started
+# on a pseudo-terminal with job control (script(1)), as an interactive shell
+# starts them, with keys typed at their prompts. Runs on the host, never
+# inside the runner: each case starts its own runner when the host has no
+# hardware KVM, which is the path a user takes.
+#   - make run: a command typed at the guest prompt runs, `exit` returns 0;
+#   - make run: Ctrl-A x ends a guest busy in a loop, make returns 0;
+#   - make shell: a root shell with real KVM, where ember's API socket
+#     answers curl (the README's API journey) and `exit` returns 0.
+# Usage: test_terminal.sh [BUILD]
+set -u
+cd "$(dirname "$0")/../.."
+build=${1:-build}
+tmp=$(mktemp -d /tmp/ember-terminal.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=checks.sh
+source tests/integration/checks.sh
+# shellcheck source=pty.sh
+source tests/integration/pty.sh
+PROMPT_SECS=${EMBER_TERMINAL_PROMPT_SECS:-300}
+
+# fail with what the terminal last showed.
+fail_screen() {
+	pty_screen 12 >"$tmp/err"
+	fail "$1" "$2"
+}
+
+make_run_exit() {
+	local name=make-run-exit rc
+	pty_start "make --no-print-directory BUILD=$build run"
+	if ! pty_expect 'ember:/# ' "$PROMPT_SECS"; then
+		pty_wait 1; fail_screen $name "no guest prompt within ${PROMPT_SECS} s"; return
+	fi
+	if ! grep -aq 'Ctrl-A x' "$tmp/pty.out"; then
+		pty_wait 1; fail_screen $name "make run did not name its escape (Ctrl-A x)"; return
+	fi
+	# shellcheck disable=SC2016 # the guest shell expands it
+	pty_type 'echo typed-$((6 * 7)); tty\r'
+	if ! pty_expect 'typed-42' 60; then
+		pty_wait 1; fail_screen $name "the typed command did not run"; return
+	fi
+	if ! pty_expect '/dev/ttyS0' 30; then
+		pty_wait 1; fail_screen $name "the guest shell is not on ttyS0"; return
+	fi
+	pty_type 'exit\r'
+	pty_wait 120
+	rc=$?
+	if [ $rc != 0 ]; then fail_screen $name "exit gave status $rc, not 0"; return; fi
+	if ! grep -aq 'shell-exited' "$tmp/pty.out"; then fail_screen $name "no shell-exited marker"; return; fi
+	pass "$name (a command typed at the guest prompt ran; exit returned 0)"
+}
+
+make_run_escape() {
+	local name=make-run-escape rc
+	pty_start "make --no-print-directory BUILD=$build run"
+	if ! pty_expect 'ember:/# ' "$PROMPT_SECS"; then
+		pty_wait 1; fail_screen $name "no guest prompt within ${PROMPT_SECS} s"; return
+	fi
+	# A guest that takes no more commands: the shell spins.
+	pty_type 'echo spinning; while :; do :; done\r'
+	pty_expect '^spinning' 30 || pty_expect 'spinning.*spinning' 30
+	sleep 1
+	pty_type '\001x'
+	pty_wait 60
+	rc=$?
+	if [ $rc != 0 ]; then fail_screen $name "Ctrl-A x gave status $rc, not 0"; return; fi
+	if ! grep -aq 'ember: Ctrl-A x: stopping the VM' "$tmp/pty.out"; then
+		fail_screen $name "ember did not say it stopped for Ctrl-A x"; return
+	fi
+	if grep -aq 'shell-exited' "$tmp/pty.out"; then fail_screen $name "the shell exited by itself"; return; fi
+	pass "$name (Ctrl-A x ended a spinning guest; make returned 0)"
+}
+
+make_shell_api() {
+	local name=make-shell-api rc
+	pty_start "make --no-print-directory BUILD=$build shell"
+	if ! pty_expect 'ember-shell:.*# ' "$PROMPT_SECS"; then
+		pty_wait 1; fail_screen $name "no shell prompt within ${PROMPT_SECS} s"; return
+	fi
+	# The README's journey: ember with an API socket, driven by curl.
+	pty_type "$build/ember --api-sock /tmp/ember.sock >/tmp/ember.log 2>&1 </dev/null &\r"
+	pty_type 'for i in $(seq 50); do [ -S /tmp/ember.sock ] && break; sleep 0.1; done\r'
+	pty_type "curl -s --unix-socket /tmp/ember.sock -X PUT http://localhost/machine-config -d '{\"vcpu_count\": 2, \"mem_size_mib\": 256}'; echo put-rc=\$?\r"
+	pty_type 'curl -s --unix-socket /tmp/ember.sock http://localhost/machine-config; echo\r'
+	if ! pty_expect '"mem_size_mib": ?256' 60; then
+		pty_wait 1; fail_screen $name "the API socket did not answer curl"; return
+	fi
+	if ! pty_expect 'put-rc=0' 5; then pty_wait 1; fail_screen $name "curl PUT failed"; return; fi
+	pty_type 'kill %%1; wait; exit\r'
+	pty_wait 60
+	rc=$?
+	if [ $rc != 0 ]; then fail_screen $name "exit gave status $rc, not 0"; return; fi
+	pass "$name (a shell with real KVM; curl drove ember's API socket; exit returned 0)"
+}
+
+if ! command -v script >/dev/null; then
+	echo "terminal: script(1) missing (bsdutils); cannot make a pseudo-terminal"
+	echo "terminal: 0 passed, 1 failed"
+	exit 1
+fi
+make_run_exit
+make_run_escape
+make_shell_api
+echo "terminal: $passed passed, $failed failed"
+[ "$failed" = 0 ]
