@@ -116,8 +116,10 @@ int bzimage_load(const struct guest_mem *mem, const uint8_t *buf, size_t len, ui
 	need = init_size > payload_len ? init_size : payload_len;
 	if (__builtin_add_overflow(addr, need, &end) || end > limit)
 		return err_fail(-ENOMEM, "kernel does not fit: needs 0x%llx bytes at 0x%llx, "
-				"low memory ends at 0x%llx", (unsigned long long)need,
-				(unsigned long long)addr, (unsigned long long)limit);
+				"low memory ends at 0x%llx: give the guest at least %llu MiB "
+				"(--mem, mem_size_mib; booting needs more still)", (unsigned long long)need,
+				(unsigned long long)addr, (unsigned long long)limit,
+				end > limit ? boot_mib_to_hold(end) : 0ULL);
 	ret = guest_mem_write(mem, addr, buf + setup, payload_len);
 	if (ret)
 		return err_wrap(ret, "loading the bzImage payload");

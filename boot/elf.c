@@ -167,9 +167,10 @@ static int elf_check_seg(const struct guest_mem *mem, const struct elf_seg *s, s
 		return err_fail(-ENOEXEC, "segment at 0x%llx is below 1 MiB, over the boot structures",
 				(unsigned long long)s->paddr);
 	if (end > limit || !guest_mem_contains(mem, s->paddr, s->memsz))
-		return err_fail(-ENOMEM, "segment 0x%llx-0x%llx is outside low memory (ends 0x%llx)",
+		return err_fail(-ENOMEM, "segment 0x%llx-0x%llx is outside low memory (ends 0x%llx): "
+				"give the guest at least %llu MiB (--mem, mem_size_mib; booting needs more still)",
 				(unsigned long long)s->paddr, (unsigned long long)end,
-				(unsigned long long)limit);
+				(unsigned long long)limit, boot_mib_to_hold(end));
 	return 0;
 }
 

@@ -43,4 +43,11 @@ static inline uint64_t boot_low_limit(const struct guest_mem *mem)
 	return end < LAYOUT_MMIO_GAP_START ? end : LAYOUT_MMIO_GAP_START;
 }
 
+/* The guest memory size, in whole MiB, that puts `end` inside low memory:
+ * what a "does not fit" message tells the user to ask for. */
+static inline unsigned long long boot_mib_to_hold(uint64_t end)
+{
+	return (unsigned long long)((end >> 20) + ((end & ((1ULL << 20) - 1)) != 0));
+}
+
 #endif

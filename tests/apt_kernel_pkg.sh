@@ -38,3 +38,10 @@ apt_kernel_pkg() {
 	done
 	return 1
 }
+
+# apt_pkg_size PKG VERSION prints the .deb's download size ("71.2 MB"), or
+# "size unknown", for the line that says a download starts.
+apt_pkg_size() {
+	apt-cache show "$1=$2" 2>/dev/null |
+		awk '/^Size:/ { printf "%.1f MB", $2 / 1e6; found = 1; exit } END { if (!found) printf "size unknown" }'
+}

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages a make target needs, only those missing.
+# Installs the Debian packages a make target needs, only those missing, and
+# says what it fetches (how many packages, how many MB) and when each step
+# is done, so a first build is never silent.
 # Usage: tests/deps.sh PKG...   (needs root and apt-get when something is missing)
 set -euo pipefail
 missing=()
@@ -7,16 +9,25 @@ for pkg in "$@"; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
-echo "deps: installing ${missing[*]}" >&2
 if [ "$(id -u)" != 0 ]; then
 	echo "deps: missing packages ${missing[*]} and not root: install them with apt-get" >&2
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-if ! apt-get install -y --no-install-recommends "${missing[@]}" >/tmp/ember-deps.log 2>&1; then
-	apt-get update >>/tmp/ember-deps.log 2>&1
-	apt-get install -y --no-install-recommends "${missing[@]}" >>/tmp/ember-deps.log 2>&1 || {
-		tail -20 /tmp/ember-deps.log >&2
+log=/tmp/ember-deps.log
+start=$SECONDS
+# What apt would fetch, with dependencies: one "'URI' FILE SIZE HASH" line each.
+plan() { apt-get install -qq --print-uris -y --no-install-recommends "${missing[@]}" 2>>"$log"; }
+uris=$(plan) || { apt-get update >>"$log" 2>&1 || true; uris=$(plan) || uris=; }
+size=$(awk '/^'"'"'/ { n++; b += $3 } END { printf "%d package%s, %.1f MB", n, n == 1 ? "" : "s", b / 1e6 }' <<<"$uris")
+echo "deps: installing ${missing[*]}: downloading $size (log $log)" >&2
+install() { apt-get install -y --no-install-recommends "${missing[@]}" >>"$log" 2>&1; }
+if ! install; then
+	echo "deps: apt-get install failed; apt-get update and once more" >&2
+	apt-get update >>"$log" 2>&1 || true
+	install || {
+		tail -20 "$log" >&2
 		exit 1
 	}
 fi
+echo "deps: installed ${missing[*]} in $((SECONDS - start)) s" >&2

@@ -15,7 +15,7 @@
 #define CLI_DEFAULT_MEM_MiB 128
 #define CLI_MAX_MEM_MiB (1024ULL * 1024) /* 1 TiB */
 #define CLI_DEFAULT_CMDLINE                                                                  \
-	"console=ttyS0 reboot=k panic=1 i8042.noaux i8042.nomux i8042.dumbkbd"
+	"console=ttyS0 reboot=k panic=1 pci=off i8042.noaux i8042.nomux i8042.dumbkbd"
 
 #define CLI_MAX_DRIVES 16
 

@@ -193,6 +193,7 @@ int controller_start(struct controller *ctl)
 	ret = read_images(spec, cmdline, &boot);
 	if (ret)
 		return ret;
+	vm_spec_warn_host_memory(spec, "/proc/meminfo");
 	ctl->start_failed_on_config = false;
 	ret = open_hal(ctl);
 	if (ret) {

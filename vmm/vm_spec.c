@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "boot/layout.h"
+#include "vmm/log.h"
 #include "vmm/net_alloc.h"
 
 void vm_spec_init(struct vm_spec *spec)
@@ -274,8 +275,16 @@ static int check_file(const char *key, const char *path, bool allow_blk, bool wr
 		return err_set(-EINVAL, "%s: %s: not a regular file%s", key, path, allow_blk ? " or block device" : "");
 	if (access(path, R_OK))
 		return err_set(-EACCES, "%s: %s: not readable", key, path);
-	if (writable && access(path, W_OK))
-		return err_set(-EACCES, "%s: %s: not writable (set is_read_only)", key, path);
+	/* The spec does not know whether a config file, the API or --drive
+	 * named the drive, so the hint names each way to make it read-only. */
+	if (writable && access(path, W_OK)) {
+		int err = errno;
+
+		return err_set(err == EROFS ? -EROFS : -EACCES,
+			       "%s: %s: %s; attach it read-only (\"is_read_only\": true, or --drive ...,ro=on) "
+			       "or use a writable copy",
+			       key, path, err == EROFS ? "on a read-only file system" : "not writable");
+	}
 	return 0;
 }
 
@@ -308,4 +317,37 @@ int vm_spec_check_paths(const struct vm_spec *spec)
 			return ret;
 	}
 	return 0;
+}
+
+/* A "Key:   N kB" line's N, or 0 when the line is another key. */
+static uint64_t meminfo_kib(const char *line, const char *key)
+{
+	size_t n = strlen(key);
+	unsigned long long v;
+
+	if (strncmp(line, key, n) || line[n] != ':' || sscanf(line + n + 1, "%llu", &v) != 1)
+		return 0;
+	return v;
+}
+
+bool vm_spec_warn_host_memory(const struct vm_spec *spec, const char *meminfo)
+{
+	uint64_t total = 0, swap = 0, host_mib;
+	char line[256];
+	FILE *f = fopen(meminfo, "re");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		total = total ? total : meminfo_kib(line, "MemTotal");
+		swap = swap ? swap : meminfo_kib(line, "SwapTotal");
+	}
+	fclose(f);
+	host_mib = (total + swap) >> 10;
+	if (!total || spec->machine.mem_size_mib <= host_mib)
+		return false;
+	log_warn("machine-config.mem_size_mib: %llu MiB is more than this host's memory and swap "
+		 "(%llu MiB): the guest is killed if it uses it all",
+		 (unsigned long long)spec->machine.mem_size_mib, (unsigned long long)host_mib);
+	return true;
 }

@@ -25,7 +25,7 @@
 /* Used when boot-source has no boot_args. Unlike Firecracker's default it
  * keeps the serial console, which is how ember shows the guest. */
 #define SPEC_DEFAULT_BOOT_ARGS                                                                \
-	"console=ttyS0 reboot=k panic=1 i8042.noaux i8042.nomux i8042.dumbkbd"
+	"console=ttyS0 reboot=k panic=1 pci=off i8042.noaux i8042.nomux i8042.dumbkbd"
 
 /* Firecracker's TokenBucket: size tokens, refilled over refill_time ms. */
 struct spec_token_bucket {
@@ -169,5 +169,10 @@ int vm_spec_cmdline(const struct vm_spec *spec, char *out, size_t size);
  * the key as a config file spells it, "drives[1].path_on_host: /x.img: file
  * not found". Returns 0, -ENOENT, -EACCES or -EINVAL. */
 int vm_spec_check_paths(const struct vm_spec *spec);
+/* Guest memory beyond what the host has (MemTotal + SwapTotal in
+ * `meminfo`, /proc/meminfo's format) is allowed, as in Firecracker, but the
+ * guest would be OOM-killed once it used it all: true (with a warning
+ * logged) when mem_size_mib is over that. An unreadable file says nothing. */
+bool vm_spec_warn_host_memory(const struct vm_spec *spec, const char *meminfo);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -401,6 +402,13 @@ static void test_memory_too_small(void **state)
 	err_clear();
 	assert_int_equal(load(&f, len, &bi), -ENOMEM);
 	assert_non_null(strstr(err_last(), "outside low memory"));
+	/* It says how much memory would hold the kernel: more than it has. */
+	const char *hint = strstr(err_last(), "give the guest at least ");
+	unsigned long long mib = 0;
+
+	assert_non_null(hint);
+	assert_int_equal(sscanf(hint, "give the guest at least %llu MiB", &mib), 1);
+	assert_true(mib >= 16 && mib < 4096);
 	boot_fixture_free(&f);
 }
 

@@ -447,14 +447,55 @@ static void test_check_paths(void **state)
 		assert_int_equal(vm_spec_put_drive(&s, &d), 0);
 		assert_int_equal(vm_spec_check_paths(&s), -EACCES);
 		expect_msg("drives[1].path_on_host: ");
-		expect_msg("not writable");
+		expect_msg("not writable; attach it read-only (\"is_read_only\": true, or --drive ...,ro=on)");
 	}
+}
+
+/* Writes a meminfo file with the given totals (kB) and returns its path. */
+static const char *fake_meminfo(char *path, const char *body)
+{
+	int fd;
+
+	strcpy(path, "/tmp/ember-meminfo.XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, body, strlen(body)), (ssize_t)strlen(body));
+	close(fd);
+	return path;
+}
+
+static void test_warn_host_memory(void **state)
+{
+	struct vm_spec s;
+	char path[64];
+
+	(void)state;
+	vm_spec_init(&s);
+	/* 2 GiB of RAM and 1 GiB of swap back 3072 MiB, not one more. */
+	fake_meminfo(path, "MemTotal:        2097152 kB\nMemFree:  1000 kB\nSwapTotal:       1048576 kB\n");
+	s.machine.mem_size_mib = 3072;
+	assert_false(vm_spec_warn_host_memory(&s, path));
+	s.machine.mem_size_mib = 3073;
+	assert_true(vm_spec_warn_host_memory(&s, path));
+	unlink(path);
+	/* Truncated, garbled or missing files say nothing: no false alarm. */
+	fake_meminfo(path, "MemTota");
+	assert_false(vm_spec_warn_host_memory(&s, path));
+	unlink(path);
+	fake_meminfo(path, "MemTotal: lots kB\nSwapTotal: 1 kB\n");
+	assert_false(vm_spec_warn_host_memory(&s, path));
+	unlink(path);
+	assert_false(vm_spec_warn_host_memory(&s, "/definitely/not/meminfo"));
+	/* The real host: 1 TiB is more than these machines have. */
+	s.machine.mem_size_mib = SPEC_MAX_MEM_MiB;
+	assert_true(vm_spec_warn_host_memory(&s, "/proc/meminfo"));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_defaults),
+		cmocka_unit_test(test_warn_host_memory),
 		cmocka_unit_test(test_check_id),
 		cmocka_unit_test(test_put_drive_order_and_replace),
 		cmocka_unit_test(test_put_drive_rejects),

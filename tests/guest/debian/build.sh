@@ -85,7 +85,7 @@ if [[ ! -f $deb ]]; then
 	if [[ -f /var/cache/apt/archives/$debname ]]; then
 		cp "/var/cache/apt/archives/$debname" "$deb.tmp"
 	else
-		say "downloading $KPKG $KVER_DEB (once; kept in $OUT/deb)"
+		say "downloading $KPKG $KVER_DEB ($(apt_pkg_size "$KPKG" "$KVER_DEB"); once, kept in $OUT/deb)"
 		rm -rf "$OUT/deb/dl" && mkdir -p "$OUT/deb/dl"
 		dl() { (cd "$OUT/deb/dl" && apt-get download -q "$KPKG=$KVER_DEB" >"$OUT/deb/download.log" 2>&1); }
 		dl || { apt_update; dl; } ||
@@ -182,7 +182,7 @@ done <"$MODLIST"
 # --- the initramfs tree
 ROOT=$OUT/root
 rm -rf "$ROOT"
-mkdir -p "$ROOT"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,lib/modules/"$KREL"}
+mkdir -p "$ROOT"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,mnt,lib/modules/"$KREL"}
 cp /bin/busybox "$ROOT/bin/busybox"
 # applets as absolute symlinks (bin/ls -> /bin/busybox), in one pass
 (cd "$ROOT" && /bin/busybox --list-full | grep -vx 'bin/busybox' |

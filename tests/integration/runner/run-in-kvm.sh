@@ -83,25 +83,8 @@ OUT=$(cd "$OUT" && pwd -P)
 
 # ---------------------------------------------------------------- packages
 APT_UPDATED=0
-apt_log=
-ensure_pkgs() { # pkg...: install the missing ones with apt-get
-	local p missing=()
-	for p; do
-		[[ $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) == installed ]] ||
-			missing+=("$p")
-	done
-	((${#missing[@]})) || return 0
-	((EUID == 0)) || die "missing packages (${missing[*]}) and not root to install them"
-	say "installing ${missing[*]} (apt-get)"
-	mkdir -p "$B"
-	apt_log=$B/apt.log
-	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-		"${missing[@]}" >"$apt_log" 2>&1; then
-		apt_update
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-			"${missing[@]}" >>"$apt_log" 2>&1 ||
-			{ tail -n 20 "$apt_log" >&2; die "apt-get install ${missing[*]} failed (log: $apt_log)"; }
-	fi
+ensure_pkgs() { # pkg...: install the missing ones (tests/deps.sh says what and how big)
+	"$REPO/tests/deps.sh" "$@" || die "cannot install $* (log: /tmp/ember-deps.log)"
 }
 apt_update() {
 	((APT_UPDATED)) && return 0
@@ -244,13 +227,14 @@ build_kernel() {
 	tmp=$(mktemp -d "$B/tmp.kernel.XXXXXX")
 	deb=/var/cache/apt/archives/${KPKG}_${KPKGVER//:/%3a}_amd64.deb
 	if [[ ! -f $deb ]]; then
-		say "downloading $KPKG $KPKGVER (once; cached in build/runner)"
+		say "downloading $KPKG $KPKGVER ($(apt_pkg_size "$KPKG" "$KPKGVER"); once, cached in build/runner)"
 		(cd "$tmp" && apt-get download -q "$KPKG=$KPKGVER" >"$tmp/download.log" 2>&1) ||
 			{ apt_update; (cd "$tmp" && apt-get download -q "$KPKG=$KPKGVER" >>"$tmp/download.log" 2>&1); } ||
 			{ tail -n 5 "$tmp/download.log" >&2; die "apt-get download $KPKG=$KPKGVER failed"; }
 		deb=$(echo "$tmp"/*.deb)
 	fi
 	root=$tmp/root
+	say "unpacking $KPKG ($(($(stat -c %s "$deb") / 1000000)) MB) and picking the kvm, 9p and tun modules"
 	dpkg-deb -x "$deb" "$root" || die "dpkg-deb -x $deb failed"
 	local kvers=("$root"/lib/modules/*/)
 	kver=${kvers[0]%/}
@@ -295,6 +279,7 @@ build_kernel() {
 	local new=$tmp/kernel
 	mkdir -p "$new/modules"
 	cp "$root/boot/vmlinuz-$kver" "$new/vmlinuz"
+	say "extracting the kernel's PVH vmlinux (faster to boot under emulation)"
 	extract_pvh "$new/vmlinuz" "$new/vmlinux-pvh"
 	: >"$new/modules.load"
 	for line in "${order[@]}"; do
@@ -337,6 +322,7 @@ IKEY=$({
 INITRD=$B/initramfs.cpio
 if [[ ! -f $INITRD || ! -f $INITRD.key || $(<"$INITRD.key") != "$IKEY" ]]; then
 	COLD+=(initramfs)
+	say "building the runner's initramfs (busybox, runner-init.sh, $(wc -l <"$KDIR/modules.load") modules)"
 	stage=$(mktemp -d "$B/tmp.initramfs.XXXXXX")
 	mkdir -p "$stage"/{bin,dev,proc,sys,etc,host,out,lib/modules,tmp}
 	cp "$BUSYBOX" "$stage/bin/busybox"
