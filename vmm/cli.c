@@ -381,6 +381,8 @@ int cli_parse(int argc, char *const argv[], struct cli_options *out)
 			out->print_exit_stats = true;
 		} else if (strcmp(arg, "--console-escape") == 0) {
 			out->console_escape = true;
+		} else if (strcmp(arg, "--print-net") == 0) {
+			out->print_net = true;
 		} else if (strcmp(arg, "--rng") == 0) {
 			out->rng = true;
 			note_shortcut(out, "--rng");
@@ -496,9 +498,32 @@ int cli_parse(int argc, char *const argv[], struct cli_options *out)
 		if (ret)
 			return ret;
 	}
-	if (out->help || out->version || out->print_seccomp)
+	if (out->help || out->version || out->print_seccomp || out->print_net)
 		return 0;
 	return check_combination(out);
+}
+
+void cli_print_nets(const struct cli_options *opt, FILE *f)
+{
+	for (unsigned i = 0; i < opt->nr_nets && i < SPEC_MAX_NETS; i++) {
+		const struct spec_net *n = &opt->nets[i];
+		char mac[NET_ALLOC_MAC_STR], ip[16], gw[16], mask[16];
+
+		net_alloc_mac_format(n->guest_mac, mac);
+		/* A TAP name is ours to quote: single quotes, each ' as '\''. */
+		fprintf(f, "iface=%s tap='", n->iface_id);
+		for (const char *c = n->host_dev_name; *c; c++)
+			fputs(*c == '\'' ? "'\\''" : (char[2]){ *c, 0 }, f);
+		fprintf(f, "' mac=%s", n->has_guest_mac ? mac : "");
+		if (n->has_ip) {
+			net_alloc_ip_format(n->ip, ip);
+			net_alloc_ip_format(n->gateway, gw);
+			net_alloc_ip_format(n->netmask, mask);
+			fprintf(f, " guest=%s gateway=%s netmask=%s prefix=%d", ip, gw, mask,
+				__builtin_popcount(n->netmask));
+		}
+		fputc('\n', f);
+	}
 }
 
 /* Copies a CLI value into a bounded spec field. */
@@ -681,6 +706,8 @@ void cli_print_usage(FILE *f)
 		"  --log-level LEVEL    Error, Warning, Info, Debug or Trace (default Warning)\n"
 		"  --print-exit-stats   print VM exits by reason when the VM stops\n"
 		"  --print-startup      print the monotonic time of the first KVM_RUN\n"
+		"  --print-net          print each --net's TAP, MAC and addresses as shell\n"
+		"                       assignments (for the host's set-up) and exit\n"
 		"  --console-escape     Ctrl-A x on the console stops the VM as SIGTERM does\n"
 		"                       (Ctrl-A a types a Ctrl-A)\n"
 		"  --help, --version\n"

@@ -45,6 +45,8 @@ struct cli_options {
 	bool print_exit_stats;
 	/* Ctrl-A x on the console ends ember as SIGTERM would (console.h). */
 	bool console_escape;
+	/* Print each --net's TAP, MAC and addresses (cli_print_nets) and exit. */
+	bool print_net;
 
 	/* Firecracker's way in: a whole config file, an API socket, or both. */
 	const char *config_file;
@@ -79,6 +81,10 @@ struct cli_options {
 /* Returns 0, or -EINVAL with err_last() naming the bad argument. */
 int cli_parse(int argc, char *const argv[], struct cli_options *out);
 void cli_print_usage(FILE *f);
+/* One line per --net, as shell assignments a host set-up script can eval:
+ * iface=eth0 tap='NAME' mac=MAC, plus guest= gateway= netmask= prefix= for
+ * id=,subnet= (what ember derives and tells the guest with ip=). */
+void cli_print_nets(const struct cli_options *opt, FILE *f);
 
 /* Applies the command line onto *spec (fresh from vm_spec_init, or a parsed
  * config file): the VM-shaping shortcuts when there is no --config-file,

@@ -360,6 +360,10 @@ int main(int argc, char **argv)
 	}
 	if (opt.print_seccomp)
 		return print_seccomp(&opt);
+	if (opt.print_net) {
+		cli_print_nets(&opt, stdout);
+		return EMBER_EXIT_OK;
+	}
 	log_set_level(opt.log_level);
 	if (start_sandbox(&opt)) {
 		fprintf(stderr, "ember: %s\n", err_last());

@@ -278,7 +278,20 @@ t_id() {
 	read -r tap mac guest gw mask < <(derive $vmid $subnet)
 	[ -n "$mask" ] || { fail id/setup "cannot derive the TAP name for $vmid"; return; }
 	echo "  (id=$vmid subnet=$subnet: TAP $tap, MAC $mac, guest $guest, gateway $gw)"
-	add_tap "$tap" "$gw/24" || { fail id/setup "cannot create $tap in $ns"; return; }
+	if [ "$vmm" = ember ]; then
+		# The README's host set-up recipe: ember --print-net names what it
+		# will derive, as shell assignments; they must be what we derived.
+		local p_tap= p_mac= p_guest= p_gateway= p_prefix= line
+		line=$("$build/ember" --net "id=$vmid,subnet=$subnet" --print-net) || { fail id/print-net "exit $?"; return; }
+		eval "$(sed -E 's/(^| )([a-z]+)=/\1p_\2=/g' <<<"$line")"
+		if [ "$p_tap $p_mac $p_guest $p_gateway $p_prefix" != "$tap $mac $guest $gw 24" ]; then
+			fail id/print-net "--print-net said '$line', expected $tap $mac $guest $gw /24"; return
+		fi
+		pass id/print-net "$line"
+		add_tap "$p_tap" "$p_gateway/$p_prefix" || { fail id/setup "cannot create $tap in $ns"; return; }
+	else
+		add_tap "$tap" "$gw/24" || { fail id/setup "cannot create $tap in $ns"; return; }
+	fi
 	# ember writes ip= itself; QEMU (checking this script) is given it.
 	[ "$vmm" = qemu ] && extra=" ip=$guest::$gw:$mask::eth0:off"
 	run_boot id "$tap" "$mac" "$guest" "$gw" "$mask" "$extra" "id=$vmid,subnet=$subnet"
