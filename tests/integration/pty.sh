@@ -58,3 +58,15 @@ pty_wait() {
 pty_screen() {
 	tr -d '\r' <"$tmp/pty.out" | sed -E 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | tail -n "${1:-12}"
 }
+
+# pty_type_line TEXT: types TEXT as is, then Enter.
+pty_type_line() {
+	printf '%s\r' "$1" >&"$pty_fd"
+}
+
+# readme_block MARKER: the first ```sh block in README.md after the line
+# that contains MARKER, so a test types exactly what the README shows.
+readme_block() {
+	awk -v m="$1" 'index($0, m) { found = 1 } found && /^```sh$/ { inb = 1; next }
+		inb && /^```$/ { exit } inb { print }' README.md
+}

@@ -6,8 +6,9 @@
 # hardware KVM, which is the path a user takes.
 #   - make run: a command typed at the guest prompt runs, `exit` returns 0;
 #   - make run: Ctrl-A x ends a guest busy in a loop, make returns 0;
-#   - make shell: a root shell with real KVM, where ember's API socket
-#     answers curl (the README's API journey) and `exit` returns 0.
+#   - make shell: a root shell with real KVM, where the README's API and
+#     snapshot journeys, typed line by line from README.md, boot, snapshot
+#     and restore a guest, and `exit` returns 0.
 # Usage: test_terminal.sh [BUILD]
 set -u
 cd "$(dirname "$0")/../.."
@@ -76,26 +77,46 @@ make_run_escape() {
 	pass "$name (Ctrl-A x ended a spinning guest; make returned 0)"
 }
 
+# Types the README's block after MARKER into the shell, a line at a time.
+type_readme_block() {
+	local line n=0
+	while IFS= read -r line; do
+		pty_type_line "$line"
+		n=$((n + 1))
+		sleep 0.3
+	done < <(readme_block "$1")
+	[ $n -gt 0 ]
+}
+
 make_shell_api() {
 	local name=make-shell-api rc
 	pty_start "make --no-print-directory BUILD=$build shell"
 	if ! pty_expect 'ember-shell:.*# ' "$PROMPT_SECS"; then
 		pty_wait 1; fail_screen $name "no shell prompt within ${PROMPT_SECS} s"; return
 	fi
-	# The README's journey: ember with an API socket, driven by curl.
-	pty_type "$build/ember --api-sock /tmp/ember.sock >/tmp/ember.log 2>&1 </dev/null &\r"
-	pty_type 'for i in $(seq 50); do [ -S /tmp/ember.sock ] && break; sleep 0.1; done\r'
-	pty_type "curl -s --unix-socket /tmp/ember.sock -X PUT http://localhost/machine-config -d '{\"vcpu_count\": 2, \"mem_size_mib\": 256}'; echo put-rc=\$?\r"
-	pty_type 'curl -s --unix-socket /tmp/ember.sock http://localhost/machine-config; echo\r'
-	if ! pty_expect '"mem_size_mib": ?256' 60; then
-		pty_wait 1; fail_screen $name "the API socket did not answer curl"; return
+	# The README's API journey, as a newcomer would type it.
+	if ! type_readme_block 'Start ember, configure it, then `InstanceStart`'; then
+		pty_wait 1; fail_screen $name "no API journey block in README.md"; return
 	fi
-	if ! pty_expect 'put-rc=0' 5; then pty_wait 1; fail_screen $name "curl PUT failed"; return; fi
-	pty_type 'kill %%1; wait; exit\r'
+	# shellcheck disable=SC2016 # the runner's shell expands them
+	pty_type_line 'for i in $(seq 120); do grep -q "EMBER-ROOTFS shell" console.log && break; sleep 1; done; grep -q "EMBER-ROOTFS shell" console.log && echo booted-$((1 + 1))'
+	if ! pty_expect 'booted-2' 180; then
+		pty_wait 1; fail_screen $name "the API-configured guest did not reach the rootfs shell"; return
+	fi
+	if ! type_readme_block 'Continuing the API journey above'; then
+		pty_wait 1; fail_screen $name "no snapshot block in README.md"; return
+	fi
+	if ! pty_expect '"state": ?"Running"' 120; then
+		pty_wait 1; fail_screen $name "the restored VM's API did not say Running"; return
+	fi
+	# shellcheck disable=SC2016
+	pty_type_line '[ -s vm.snap ] && [ -s vm.mem ] && echo snap-files-$((2 + 2))'
+	if ! pty_expect 'snap-files-4' 30; then pty_wait 1; fail_screen $name "no snapshot files"; return; fi
+	pty_type_line 'kill %1; wait; exit'
 	pty_wait 60
 	rc=$?
 	if [ $rc != 0 ]; then fail_screen $name "exit gave status $rc, not 0"; return; fi
-	pass "$name (a shell with real KVM; curl drove ember's API socket; exit returned 0)"
+	pass "$name (the README's API and snapshot journeys typed into make shell: boot from rootfs.ext4, pause, snapshot, restore in a new ember; exit returned 0)"
 }
 
 if ! command -v script >/dev/null; then

@@ -114,8 +114,8 @@ static void on_escape_count(void *opaque)
 	(*(int *)opaque)++;
 }
 
-/* Types `keys` into an escape-enabled console in one write and returns what
- * the UART got; *escapes counts Ctrl-A x. */
+/* Types `keys` into a console in one write and returns how much the UART
+ * got; with `escapes` the escape is on and *escapes counts Ctrl-A x. */
 static size_t type_with_escape(const char *keys, size_t len, struct sink *sink, int *escapes)
 {
 	struct event_loop loop;
@@ -125,7 +125,8 @@ static size_t type_with_escape(const char *keys, size_t len, struct sink *sink, 
 	assert_int_equal(pipe(in), 0);
 	assert_int_equal(event_loop_init(&loop), 0);
 	assert_int_equal(console_init(&con, &loop, in[0], STDOUT_FILENO), 0);
-	console_set_escape(&con, on_escape_count, escapes);
+	if (escapes)
+		console_set_escape(&con, on_escape_count, escapes);
 	assert_int_equal(console_attach(&con, sink_push, sink), 0);
 	assert_int_equal(write(in[1], keys, len), (ssize_t)len);
 	while (event_loop_run_once(&loop, 20) > 0)
@@ -200,24 +201,11 @@ static void test_escape_split_across_reads(void **state)
 
 static void test_no_escape_passes_ctrl_a_x(void **state)
 {
-	struct event_loop loop;
-	struct console con;
 	struct sink sink = { .room = 100 };
-	int in[2];
 
 	(void)state;
-	assert_int_equal(pipe(in), 0);
-	assert_int_equal(event_loop_init(&loop), 0);
-	assert_int_equal(console_init(&con, &loop, in[0], STDOUT_FILENO), 0);
-	assert_int_equal(console_attach(&con, sink_push, &sink), 0);
-	assert_int_equal(write(in[1], "\001x", 2), 2);
-	assert_int_equal(event_loop_run_once(&loop, 100), 1);
-	assert_int_equal(sink.len, 2);
+	assert_int_equal(type_with_escape("\001x", 2, &sink, NULL), 2);
 	assert_memory_equal(sink.got, "\001x", 2);
-	console_fini(&con);
-	event_loop_fini(&loop);
-	close(in[0]);
-	close(in[1]);
 }
 
 int main(void)
