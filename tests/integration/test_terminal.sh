@@ -44,10 +44,10 @@ make_run_exit() {
 	if ! pty_expect '/dev/ttyS0' 30; then
 		pty_wait 1; fail_screen $name "the guest shell is not on ttyS0"; return
 	fi
-	# A newcomer's first steps: a mount point, and no alarming boot noise.
+	# A newcomer's first step: a mount point.
+	# shellcheck disable=SC2016 # the guest shell expands it
 	pty_type '[ -d /mnt ] && echo mnt-$((1 + 1))\r'
 	if ! pty_expect 'mnt-2' 30; then pty_wait 1; fail_screen $name "no /mnt in the guest"; return; fi
-	if grep -aq 'PCI: Fatal' "$tmp/pty.out"; then pty_wait 1; fail_screen $name "the guest printed PCI: Fatal"; return; fi
 	pty_type 'exit\r'
 	pty_wait 120
 	rc=$?
