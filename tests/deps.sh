@@ -19,8 +19,11 @@ start=$SECONDS
 # What apt would fetch, with dependencies: one "'URI' FILE SIZE HASH" line each.
 plan() { apt-get install -qq --print-uris -y --no-install-recommends "${missing[@]}" 2>>"$log"; }
 uris=$(plan) || { apt-get update >>"$log" 2>&1 || true; uris=$(plan) || uris=; }
-size=$(awk '/^'"'"'/ { n++; b += $3 } END { printf "%d package%s, %.1f MB", n, n == 1 ? "" : "s", b / 1e6 }' <<<"$uris")
-echo "deps: installing ${missing[*]}: downloading $size (log $log)" >&2
+# (apt lists only what its archive cache lacks)
+size=$(awk '/^'"'"'/ { n++; b += $3 }
+	END { if (n) printf "downloading %d package%s, %.1f MB", n, n == 1 ? "" : "s", b / 1e6;
+	      else printf "nothing to download" }' <<<"$uris")
+echo "deps: installing ${missing[*]}: $size (log $log)" >&2
 install() { apt-get install -y --no-install-recommends "${missing[@]}" >>"$log" 2>&1; }
 if ! install; then
 	echo "deps: apt-get install failed; apt-get update and once more" >&2
