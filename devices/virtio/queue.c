@@ -98,13 +98,16 @@ static int read_desc(const struct guest_mem *mem, uint64_t table, uint16_t idx, 
 	return 0;
 }
 
-/* Switches the walk to the indirect table `d` points at. */
+/* Switches the walk to the indirect table `d` points at. A walk enters at
+ * most one indirect table, whatever its address: a table that is the
+ * descriptor table itself (or overlaps it) is nested all the same, so the
+ * walk is at most 1 + VIRTQ_MAX_SIZE steps. */
 static int enter_indirect(const struct virtq *q, const struct virtq_desc *d, uint16_t idx, unsigned seen,
-			  uint64_t *table, uint32_t *entries)
+			  bool *in_indirect, uint64_t *table, uint32_t *entries)
 {
 	if (!q->indirect)
 		return err_fail(-EINVAL, "descriptor %u is INDIRECT but INDIRECT_DESC was not negotiated", idx);
-	if (*table != q->desc)
+	if (*in_indirect)
 		return err_fail(-EINVAL, "descriptor %u: nested indirect table", idx);
 	if (seen != 1)
 		return err_fail(-EINVAL, "descriptor %u: INDIRECT in the middle of a chain", idx);
@@ -118,6 +121,7 @@ static int enter_indirect(const struct virtq *q, const struct virtq_desc *d, uin
 				(unsigned long long)d->addr, d->len);
 	*table = d->addr;
 	*entries = d->len / VIRTQ_DESC_SIZE;
+	*in_indirect = true;
 	return 0;
 }
 
@@ -153,6 +157,7 @@ static int walk_chain(const struct virtq *q, uint16_t head, struct virtq_chain *
 	uint32_t entries = q->size;
 	uint16_t idx = head;
 	unsigned seen = 0;
+	bool in_indirect = false;
 	struct virtq_desc d = { 0 };
 	int ret;
 
@@ -172,7 +177,7 @@ static int walk_chain(const struct virtq *q, uint16_t head, struct virtq_chain *
 		if (ret)
 			return ret;
 		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
-			ret = enter_indirect(q, &d, idx, seen, &table, &entries);
+			ret = enter_indirect(q, &d, idx, seen, &in_indirect, &table, &entries);
 			if (ret)
 				return ret;
 			idx = 0;
@@ -190,7 +195,7 @@ static int walk_chain(const struct virtq *q, uint16_t head, struct virtq_chain *
 
 int virtq_pop(struct virtq *q, struct virtq_chain *chain)
 {
-	uint16_t avail_idx, pending, head;
+	uint16_t avail_idx, pending, head, outstanding;
 	int ret;
 
 	if (!q->ready)
@@ -210,6 +215,13 @@ int virtq_pop(struct virtq *q, struct virtq_chain *chain)
 	if (pending > q->size)
 		return err_fail(-EINVAL, "avail index %u is %u entries ahead of %u in a queue of %u", avail_idx,
 				pending, q->last_avail, q->size);
+	/* A driver can never have more chains out than the queue has entries
+	 * (their heads are distinct descriptors). Counting them here, for
+	 * every device, bounds what any device may hold at once. */
+	outstanding = (uint16_t)(q->last_avail - q->next_used);
+	if (outstanding >= q->size)
+		return err_fail(-EINVAL, "%u chains outstanding in a queue of %u, and the driver posted more",
+				outstanding, q->size);
 	head = load16(q->mem, q->avail + 4 + 2ULL * (q->last_avail % q->size));
 	ret = walk_chain(q, head, chain);
 	if (ret)
@@ -222,10 +234,18 @@ int virtq_pop(struct virtq *q, struct virtq_chain *chain)
 
 int virtq_push(struct virtq *q, uint16_t head, uint32_t written)
 {
-	uint64_t slot = q->used + 4 + (uint64_t)VIRTQ_USED_ELEM_SIZE * (q->next_used % q->size);
-	uint8_t *p = guest_mem_ptr(q->mem, slot, VIRTQ_USED_ELEM_SIZE);
+	uint64_t slot;
+	uint8_t *p;
 	uint32_t id = head;
 
+	/* The driver stopped (and perhaps resized) the queue while this chain
+	 * was out: nobody waits for it in that ring any more. */
+	if (!q->ready || !q->size) {
+		log_debug("completion of descriptor %u dropped: the queue was stopped", head);
+		return 0;
+	}
+	slot = q->used + 4 + (uint64_t)VIRTQ_USED_ELEM_SIZE * (q->next_used % q->size);
+	p = guest_mem_ptr(q->mem, slot, VIRTQ_USED_ELEM_SIZE);
 	if (head >= q->size || !p)
 		return err_fail(-EINVAL, "cannot return descriptor %u to a queue of %u", head, q->size);
 	memcpy(p, &id, 4);

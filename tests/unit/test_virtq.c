@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -287,6 +288,74 @@ static void test_indirect_table_hostile_shapes(void **state)
 	}
 }
 
+/* An INDIRECT descriptor whose table is the descriptor table itself: each
+ * entry is that same INDIRECT descriptor again. The walk must end (it
+ * looped forever once); the alarm turns a hang into a failure. */
+static void test_indirect_into_the_descriptor_table_is_broken(void **state)
+{
+	struct fx *fx = *state;
+
+	alarm(5);
+	for (uint16_t i = 0; i < QSIZE; i++)
+		vq_driver_set_desc(&fx->d, i, VQ_DRIVER_DESC, QSIZE * VIRTQ_DESC_SIZE, VIRTQ_DESC_F_INDIRECT, 0);
+	vq_driver_post(&fx->d, 0);
+	expect_broken(fx, "nested");
+	alarm(0);
+}
+
+/* A driver never has more chains out than the queue has entries; one that
+ * keeps republishing avail->idx while the device holds them all (it sees
+ * last_avail through avail_event) is broken, and the walker says so before
+ * a device's per-queue arrays could overflow. */
+static void test_more_chains_out_than_the_queue_holds_is_broken(void **state)
+{
+	struct fx *fx = *state;
+	struct vq_seg seg = { 0, 8, true };
+	uint16_t heads[QSIZE];
+
+	for (unsigned i = 0; i < QSIZE; i++) {
+		heads[i] = vq_driver_chain(&fx->d, &seg, 1);
+		vq_driver_post(&fx->d, heads[i]);
+	}
+	for (unsigned i = 0; i < QSIZE; i++)
+		assert_int_equal(virtq_pop(&fx->q, &fx->c), 1);
+	/* The same head posted once more, with all sixteen still out. */
+	vq_driver_post(&fx->d, heads[0]);
+	expect_broken(fx, "outstanding");
+	/* Returning one makes room for exactly one. */
+	teardown(state), setup(state), fx = *state;
+	for (unsigned i = 0; i < QSIZE; i++) {
+		heads[i] = vq_driver_chain(&fx->d, &seg, 1);
+		vq_driver_post(&fx->d, heads[i]);
+	}
+	for (unsigned i = 0; i < QSIZE; i++)
+		assert_int_equal(virtq_pop(&fx->q, &fx->c), 1);
+	assert_int_equal(virtq_push(&fx->q, heads[3], 8), 0);
+	vq_driver_post(&fx->d, heads[3]);
+	assert_int_equal(virtq_pop(&fx->q, &fx->c), 1);
+	assert_int_equal(fx->c.head, heads[3]);
+	vq_driver_post(&fx->d, heads[3]);
+	expect_broken(fx, "outstanding");
+}
+
+/* The driver stopped the queue (QueueReady=0) and shrank it (QueueNum=0)
+ * while a request was in flight: its completion is dropped, never indexed
+ * by the new size (that divided by zero once). */
+static void test_completion_on_a_stopped_queue_is_dropped(void **state)
+{
+	struct fx *fx = *state;
+	struct vq_seg seg = { 0, 8, true };
+	uint16_t head = vq_driver_chain(&fx->d, &seg, 1);
+
+	vq_driver_post(&fx->d, head);
+	assert_int_equal(virtq_pop(&fx->q, &fx->c), 1);
+	fx->q.ready = false;
+	fx->q.size = 0;
+	assert_int_equal(virtq_push(&fx->q, head, 8), 0);
+	assert_int_equal(vq_driver_used_idx(&fx->d), 0);
+	assert_int_equal(fx->q.next_used, 0);
+}
+
 static void test_event_idx_suppresses_interrupts(void **state)
 {
 	struct fx *fx = *state;
@@ -443,6 +512,9 @@ int main(void)
 		T(test_indirect_chain),
 		T(test_indirect_without_feature_is_broken),
 		T(test_indirect_table_hostile_shapes),
+		T(test_indirect_into_the_descriptor_table_is_broken),
+		T(test_more_chains_out_than_the_queue_holds_is_broken),
+		T(test_completion_on_a_stopped_queue_is_dropped),
 		T(test_event_idx_suppresses_interrupts),
 		T(test_no_interrupt_flag_without_event_idx),
 		T(test_push_refuses_bad_head),
