@@ -54,13 +54,26 @@ int virtio_mmio_pop(struct virtio_mmio *t, unsigned q, struct virtq_chain *chain
 
 	if (!virtio_mmio_live(t) || q >= t->nr_queues)
 		return 0;
+	/* Out of budget: come back next turn through the queue's kick (without
+	 * a kick hook nothing would bring us back, so there is no budget). */
+	if (t->hooks.kick && !t->budget[q]) {
+		t->hooks.kick(t->hooks.opaque, q);
+		return 0;
+	}
 	ret = virtq_pop(&t->queues[q], chain);
 	if (ret < 0) {
 		virtio_mmio_fail(t, err_last());
 		return ret;
 	}
 	t->requests += (unsigned)ret;
+	t->budget[q] -= t->budget[q] ? (unsigned)ret : 0;
 	return ret;
+}
+
+static void refill_budget(struct virtio_mmio *t)
+{
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		t->budget[i] = VIRTIO_CHAINS_PER_TURN;
 }
 
 void virtio_mmio_push(struct virtio_mmio *t, unsigned q, uint16_t head, uint32_t written)
@@ -78,6 +91,8 @@ void virtio_mmio_flush(struct virtio_mmio *t, unsigned q)
 void virtio_mmio_notify(struct virtio_mmio *t, unsigned q)
 {
 	pthread_mutex_lock(&t->dev.lock);
+	if (q < VIRTIO_MAX_QUEUES)
+		t->budget[q] = VIRTIO_CHAINS_PER_TURN;
 	if (virtio_mmio_live(t) && q < t->nr_queues && t->queues[q].ready)
 		t->ops->process(t, q);
 	pthread_mutex_unlock(&t->dev.lock);
@@ -86,6 +101,7 @@ void virtio_mmio_notify(struct virtio_mmio *t, unsigned q)
 void virtio_mmio_backend_event(struct virtio_mmio *t)
 {
 	pthread_mutex_lock(&t->dev.lock);
+	refill_budget(t);
 	if (t->ops->on_event)
 		t->ops->on_event(t);
 	pthread_mutex_unlock(&t->dev.lock);
@@ -429,6 +445,7 @@ int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_backend_ops *ops
 	t->mem = mem;
 	t->device_features = features | VIRTIO_BIT(VIRTIO_F_VERSION_1);
 	t->nr_queues = nr_queues;
+	refill_budget(t);
 	if (hooks)
 		t->hooks = *hooks;
 	for (unsigned i = 0; i < nr_queues; i++)

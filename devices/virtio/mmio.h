@@ -95,6 +95,13 @@ struct virtio_mmio_hooks {
 	void *opaque;
 };
 
+/* Chains a queue may hand its device per event-loop turn (a kick or a
+ * backend event). A guest that refills its ring as fast as the device
+ * serves it then gets this much work and a re-kick for the rest, so no
+ * device starves the others, the API or signals. At least a whole queue,
+ * so whatever one request or frame needs still fits in one turn. */
+#define VIRTIO_CHAINS_PER_TURN VIRTQ_MAX_SIZE
+
 struct virtio_mmio {
 	struct device dev;
 	const struct virtio_backend_ops *ops;
@@ -111,6 +118,7 @@ struct virtio_mmio {
 	unsigned nr_queues;
 	struct virtq queues[VIRTIO_MAX_QUEUES];
 	uint64_t requests; /* chains served, for statistics */
+	unsigned budget[VIRTIO_MAX_QUEUES]; /* chains left this turn */
 };
 
 /* `features` are the backend's; VERSION_1 is always added. */

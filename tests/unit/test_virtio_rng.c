@@ -155,10 +155,64 @@ static void test_stats(void **state)
 	vq_driver_fini(&d);
 }
 
+/* A guest that posts the chain again each time the device reads entropy for
+ * it (as a vCPU refilling the ring while the event loop serves it): one
+ * turn serves at most the transport's budget and asks to be run again, so
+ * no guest can keep the event loop to itself. The source stops refilling
+ * after 100,000 posts, so a missing budget fails here instead of hanging. */
+static struct vq_driver *race_d;
+static uint16_t race_head;
+static unsigned race_posts, race_kicks;
+
+static ssize_t refilling_source(void *buf, size_t len)
+{
+	if (race_posts < 100000) {
+		vq_driver_post(race_d, race_head);
+		race_posts++;
+	}
+	memset(buf, 0x5a, len);
+	return (ssize_t)len;
+}
+
+static void count_kick(void *opaque, unsigned q)
+{
+	(void)opaque;
+	assert_int_equal(q, 0);
+	race_kicks++;
+}
+
+static void test_a_refilling_guest_gets_one_budget_per_turn(void **state)
+{
+	static struct vq_driver d;
+	struct virtio_mmio *t;
+	struct virtio_mmio_hooks hooks = { .kick = count_kick };
+	struct vq_seg seg = { 0, 16, true };
+
+	(void)state;
+	race_d = &d, race_posts = race_kicks = 0;
+	assert_int_equal(vq_driver_init(&d, 1 << 20, 16), 0);
+	assert_int_equal(rng_create(&d.mem, refilling_source, &hooks, &t), 0);
+	assert_int_equal(mmio_driver_bring_up(t, &d, VIRTIO_BIT(VIRTIO_F_VERSION_1)), 0xf);
+	race_head = vq_driver_chain(&d, &seg, 1);
+	vq_driver_post(&d, race_head);
+	virtio_mmio_notify(t, 0);
+	assert_int_equal(race_posts, VIRTIO_CHAINS_PER_TURN);
+	assert_int_equal(race_kicks, 1);
+	assert_int_equal(vq_driver_used_idx(&d), VIRTIO_CHAINS_PER_TURN);
+	/* The next turn carries on where this one stopped. */
+	virtio_mmio_notify(t, 0);
+	assert_int_equal(race_posts, 2 * VIRTIO_CHAINS_PER_TURN);
+	assert_int_equal(race_kicks, 2);
+	t->dev.ops->destroy(&t->dev);
+	vq_driver_fini(&d);
+}
+
 int main(void)
+
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fills_every_writable_segment),
+		cmocka_unit_test(test_a_refilling_guest_gets_one_budget_per_turn),
 		cmocka_unit_test(test_request_is_capped),
 		cmocka_unit_test(test_source_failure_returns_what_it_has),
 		cmocka_unit_test(test_readable_only_chain_gets_nothing),
