@@ -186,6 +186,10 @@ ssize_t hal_mock_tap_take(struct hal *hal, const char *name, void *buf, size_t c
 /* Make writev return -EAGAIN once `limit` frames are queued (0 = only at
  * HAL_MOCK_TAP_QUEUE_MAX). */
 void hal_mock_tap_set_tx_limit(struct hal *hal, const char *name, unsigned limit);
+/* Calls fn(opaque) in every writev to `name`, just before the TAP reads the
+ * frame: a guest that rewrites its buffers at the worst moment, for
+ * double-fetch tests (NULL removes it). */
+void hal_mock_tap_before_write(struct hal *hal, const char *name, void (*fn)(void *opaque), void *opaque);
 /* What the device configured: -ENOENT if the interface never existed. */
 int hal_mock_tap_state(struct hal *hal, const char *name, unsigned *offloads,
 		       int *vnet_hdr_size, bool *open);

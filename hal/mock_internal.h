@@ -119,6 +119,8 @@ struct mock_tapif {
 	char name[16];
 	struct mock_queue rx, tx; /* rx: host -> device, tx: device -> host */
 	unsigned tx_limit;
+	void (*before_write)(void *opaque);
+	void *before_write_opaque;
 	unsigned offloads;
 	int vnet_hdr_size;
 	int event_fd; /* readable while rx holds frames */

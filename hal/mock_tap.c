@@ -168,6 +168,8 @@ static int do_writev(struct mock_tapif *ifc, const struct iovec *iov, int iovcnt
 				ifc->name, len);
 	if ((ifc->tx_limit && ifc->tx.n >= ifc->tx_limit) || ifc->tx.n >= HAL_MOCK_TAP_QUEUE_MAX)
 		return -EAGAIN;
+	if (ifc->before_write)
+		ifc->before_write(ifc->before_write_opaque);
 	f = malloc(sizeof(*f) + len);
 	if (!f)
 		return err_fail(-ENOMEM, "mock: TAP %s frame", ifc->name);
@@ -297,6 +299,22 @@ ssize_t hal_mock_tap_take(struct hal *hal, const char *name, void *buf, size_t c
 		free(f);
 	}
 	return len;
+}
+
+void hal_mock_tap_before_write(struct hal *hal, const char *name, void (*fn)(void *opaque), void *opaque)
+{
+	struct mock_hal *mh = mock_of(hal);
+	struct mock_tapif *ifc;
+
+	if (!name_ok(name))
+		return;
+	pthread_mutex_lock(&mh->lock);
+	ifc = mock_tapif_get(mh, name, true);
+	if (ifc) {
+		ifc->before_write = fn;
+		ifc->before_write_opaque = opaque;
+	}
+	pthread_mutex_unlock(&mh->lock);
 }
 
 void hal_mock_tap_set_tx_limit(struct hal *hal, const char *name, unsigned limit)

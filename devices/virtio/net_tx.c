@@ -6,12 +6,10 @@
 
 /* The guest's header may only ask for what it negotiated: the TAP would
  * otherwise get GSO or checksum requests nobody agreed on. */
-static bool tx_header_ok(struct net *n, const struct virtq_chain *c)
+static bool tx_header_ok(struct net *n, const uint8_t hdr[VIRTIO_NET_HDR_LEN])
 {
-	uint8_t hdr[VIRTIO_NET_HDR_LEN];
 	unsigned gso;
 
-	virtq_chain_read(c, 0, hdr, sizeof(hdr));
 	if ((hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !virtio_mmio_has_feature(&n->t, VIRTIO_NET_F_CSUM))
 		return false;
 	if ((hdr[1] & VIRTIO_NET_HDR_GSO_ECN) && !virtio_mmio_has_feature(&n->t, VIRTIO_NET_F_HOST_ECN))
@@ -25,21 +23,51 @@ static bool tx_header_ok(struct net *n, const struct virtq_chain *c)
 	}
 }
 
+/* iov = the checked header copy, then the chain's readable part after the
+ * header's bytes. Returns the number of entries. */
+static int tx_iov(const struct virtq_chain *c, uint8_t hdr[VIRTIO_NET_HDR_LEN], struct iovec *iov)
+{
+	size_t skip = VIRTIO_NET_HDR_LEN;
+	int n = 0;
+
+	iov[n++] = (struct iovec){ hdr, VIRTIO_NET_HDR_LEN };
+	for (unsigned i = 0; i < c->nr_out; i++) {
+		size_t len = c->iov[i].iov_len;
+
+		if (len <= skip) {
+			skip -= len;
+			continue;
+		}
+		iov[n++] = (struct iovec){ (uint8_t *)c->iov[i].iov_base + skip, len - skip };
+		skip = 0;
+	}
+	return n;
+}
+
 /* Sends one chain: 0 when it is done with (sent, refused or failed),
  * -EAGAIN when the TAP is full and the chain must wait. */
 static int tx_one(struct net *n, const struct virtq_chain *c)
 {
+	/* The guest can rewrite its header while we look: the TAP gets the
+	 * one copy that was checked, never the guest's live bytes. */
+	uint8_t hdr[VIRTIO_NET_HDR_LEN];
+	struct iovec iov[VIRTQ_MAX_SIZE + 1];
 	ssize_t w;
 
 	/* The whole chain is a frame for the host: a writable descriptor
 	 * means the driver is confused. So are frames without a full header
 	 * or bigger than any TSO frame. */
 	if (c->nr_in || c->out_len < VIRTIO_NET_HDR_LEN ||
-	    c->out_len > (uint64_t)VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_FRAME || !tx_header_ok(n, c)) {
+	    c->out_len > (uint64_t)VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_FRAME) {
 		net_count(n, NET_STAT_TX_MALFORMED, 1);
 		return 0;
 	}
-	w = n->tap->ops->writev(n->tap, c->iov, (int)c->nr_out);
+	virtq_chain_read(c, 0, hdr, sizeof(hdr));
+	if (!tx_header_ok(n, hdr)) {
+		net_count(n, NET_STAT_TX_MALFORMED, 1);
+		return 0;
+	}
+	w = n->tap->ops->writev(n->tap, iov, tx_iov(c, hdr, iov));
 	if (w == -EAGAIN)
 		return -EAGAIN;
 	if (w < 0) {

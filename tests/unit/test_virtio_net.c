@@ -5,8 +5,11 @@
  * offload negotiation, config space, reset, save/restore. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -892,7 +895,99 @@ static void test_stat_names(void **state)
 	}
 }
 
+/* The racing guest: a second thread keeps flipping the header of a posted
+ * frame between a valid one and one asking for a checksum offload that was
+ * not negotiated, while the device sends it again and again. Whatever the
+ * timing, the TAP may only ever see a header the device checked: the one
+ * it validated must be the one it hands over (it once validated a copy and
+ * gave the TAP the guest's live bytes). */
+struct flipper {
+	volatile uint8_t *flags;
+	_Atomic bool stop;
+};
+
+static void *flip_header(void *opaque)
+{
+	struct flipper *f = opaque;
+
+	while (!atomic_load_explicit(&f->stop, memory_order_relaxed)) {
+		*f->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		*f->flags = 0;
+	}
+	return NULL;
+}
+
+static void test_tx_header_raced_by_the_guest(void **state)
+{
+	struct fx *fx = setup_dev(256, 0);
+	uint8_t buf[HDR + 64], got[HDR + 80];
+	struct flipper f = { 0 };
+	unsigned sent = 0, refused = 0, unchecked = 0;
+	struct vq_seg seg;
+	pthread_t th;
+	uint16_t head;
+
+	(void)state;
+	hdr_init(buf, 0, 0);
+	memset(buf + HDR, 0x42, 64);
+	seg = (struct vq_seg){ vq_driver_alloc(&fx->rx, sizeof(buf)), sizeof(buf), false };
+	memcpy(vq_driver_host(&fx->rx, seg.addr), buf, sizeof(buf));
+	head = vq_driver_chain(&fx->tx, &seg, 1);
+	f.flags = vq_driver_host(&fx->rx, seg.addr);
+	assert_int_equal(pthread_create(&th, NULL, flip_header, &f), 0);
+	for (unsigned i = 0; i < 20000 && !(sent > 100 && refused > 100 && i > 4000); i++) {
+		vq_driver_post(&fx->tx, head);
+		mmio_driver_kick(fx->t, VIRTIO_NET_TXQ);
+		take_used(&fx->tx, 0);
+		if (hal_mock_tap_take(fx->hal, "tap0", got, sizeof(got)) > 0) {
+			sent++;
+			unchecked += (got[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0;
+		} else {
+			refused++;
+		}
+	}
+	atomic_store(&f.stop, true);
+	pthread_join(th, NULL);
+	/* Both outcomes happened, so the race was really run... */
+	assert_true(sent > 0 && refused > 0);
+	assert_int_equal(stat(fx, NET_STAT_TX_MALFORMED), refused);
+	/* ...and no frame got past the check with a header it did not pass. */
+	assert_int_equal(unchecked, 0);
+	fx_free(fx);
+}
+
+/* The same race at its worst moment, every time: the guest rewrites the
+ * header after the device checked it and before the TAP reads the frame. */
+static void rewrite_header(void *opaque)
+{
+	*(volatile uint8_t *)opaque = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+}
+
+static void test_tx_header_rewritten_after_the_check(void **state)
+{
+	struct fx *fx = setup_dev(256, 0);
+	uint8_t buf[HDR + 64], got[HDR + 80];
+	struct vq_seg seg;
+
+	(void)state;
+	hdr_init(buf, 0, 0);
+	memset(buf + HDR, 0x42, 64);
+	seg = (struct vq_seg){ vq_driver_alloc(&fx->rx, sizeof(buf)), sizeof(buf), false };
+	memcpy(vq_driver_host(&fx->rx, seg.addr), buf, sizeof(buf));
+	vq_driver_post(&fx->tx, vq_driver_chain(&fx->tx, &seg, 1));
+	hal_mock_tap_before_write(fx->hal, "tap0", rewrite_header, vq_driver_host(&fx->rx, seg.addr));
+	mmio_driver_kick(fx->t, VIRTIO_NET_TXQ);
+	take_used(&fx->tx, 0);
+	hal_mock_tap_before_write(fx->hal, "tap0", NULL, NULL);
+	assert_int_equal(hal_mock_tap_take(fx->hal, "tap0", got, sizeof(got)), (ssize_t)sizeof(buf));
+	/* The TAP got the header the device checked, and the frame itself. */
+	assert_memory_equal(got, buf, sizeof(buf));
+	fx_free(fx);
+}
+
 int main(void)
+
+
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_features_with_offloads),
@@ -905,6 +1000,8 @@ int main(void)
 		cmocka_unit_test(test_tx_batch_and_event_idx),
 		cmocka_unit_test(test_tx_malformed_refused_and_returned),
 		cmocka_unit_test(test_tx_needs_csum_without_feature),
+		cmocka_unit_test(test_tx_header_raced_by_the_guest),
+		cmocka_unit_test(test_tx_header_rewritten_after_the_check),
 		cmocka_unit_test(test_tx_full_tap_waits),
 		cmocka_unit_test(test_tx_tap_error_drops_one_frame),
 		cmocka_unit_test(test_tx_work_is_bounded),
