@@ -198,6 +198,8 @@ static int serve(struct main_state *st, const struct cli_options *opt)
 			vm_request_exit(st->ctl.vm, VM_EXIT_VCPU_ERROR, EMBER_EXIT_GENERIC);
 		}
 	}
+	/* The guest's last output before ember's own closing lines. */
+	console_flush(&st->con, CONSOLE_FINI_DRAIN_MS);
 	/* No API call may run against a VM being torn down. */
 	api_server_stop(st->api);
 	st->api = NULL;

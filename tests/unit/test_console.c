@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -43,11 +44,17 @@ static void test_output_reaches_fd(void **state)
 	assert_int_equal(event_loop_init(&loop), 0);
 	assert_int_equal(console_init(&con, &loop, -1, fds[1]), 0);
 	assert_int_equal(console_write(&con, (const uint8_t *)"boot ok", 7), 7);
+	/* The event loop writes it out, not the caller (a vCPU). */
+	assert_int_equal(event_loop_run_once(&loop, 100), 1);
 	assert_int_equal(read(fds[0], buf, sizeof(buf)), 7);
 	assert_string_equal(buf, "boot ok");
 	close(fds[0]);
-	/* A closed reader: the error comes back, nothing blocks or crashes. */
-	assert_true(console_write(&con, (const uint8_t *)"x", 1) < 0);
+	/* A closed reader: output is dropped and counted, nothing blocks or
+	 * crashes. */
+	assert_int_equal(console_write(&con, (const uint8_t *)"x", 1), 1);
+	event_loop_run_once(&loop, 100);
+	assert_int_equal(console_write(&con, (const uint8_t *)"y", 1), 0);
+	assert_true(console_dropped(&con) >= 1);
 	console_fini(&con);
 	event_loop_fini(&loop);
 	close(fds[1]);
@@ -208,11 +215,117 @@ static void test_no_escape_passes_ctrl_a_x(void **state)
 	assert_memory_equal(sink.got, "\001x", 2);
 }
 
+/* A pipe nobody reads (or a stopped terminal): guest output must never
+ * block the vCPU that writes it. It is buffered up to CONSOLE_OUT_RING and
+ * the rest dropped and counted; the event loop drains what the reader
+ * takes, in order, once it reads again. */
+static void test_output_never_blocks_on_a_full_pipe(void **state)
+{
+	struct event_loop loop;
+	struct console con;
+	static uint8_t chunk[4096], got[CONSOLE_OUT_RING + 4096];
+	size_t taken = 0, total = 0, pipe_cap;
+	int fds[2];
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	pipe_cap = (size_t)fcntl(fds[1], F_GETPIPE_SZ);
+	assert_int_equal(event_loop_init(&loop), 0);
+	assert_int_equal(console_init(&con, &loop, -1, fds[1]), 0);
+	/* Four times what pipe and ring hold: every call returns at once. */
+	alarm(10);
+	for (unsigned i = 0; i < 4 * (CONSOLE_OUT_RING + pipe_cap) / sizeof(chunk); i++) {
+		memset(chunk, (int)(i & 0x7f), sizeof(chunk));
+		total += (size_t)console_write(&con, chunk, sizeof(chunk));
+		event_loop_run_once(&loop, 0);
+	}
+	alarm(0);
+	assert_true(total <= CONSOLE_OUT_RING + pipe_cap);
+	assert_true(total >= CONSOLE_OUT_RING);
+	assert_true(console_dropped(&con) > 0);
+	/* The reader comes back: what was taken arrives, in order. */
+	assert_int_equal(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+	for (unsigned spins = 0; spins < 10000 && taken < total; spins++) {
+		ssize_t n = read(fds[0], got + (taken % sizeof(chunk)), sizeof(chunk) - (taken % sizeof(chunk)));
+
+		if (n > 0) {
+			for (ssize_t k = 0; k < n; k++)
+				assert_int_equal(got[(taken % sizeof(chunk)) + (size_t)k], ((taken + (size_t)k) / sizeof(chunk)) & 0x7f);
+			taken += (size_t)n;
+		}
+		event_loop_run_once(&loop, 10);
+	}
+	assert_int_equal(taken, total);
+	console_fini(&con);
+	event_loop_fini(&loop);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* What the guest wrote last before the VM stopped is not lost: fini
+ * drains the ring (for a bounded time). */
+static void test_fini_drains_pending_output(void **state)
+{
+	struct event_loop loop;
+	struct console con;
+	char buf[32] = { 0 };
+	int fds[2];
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(event_loop_init(&loop), 0);
+	assert_int_equal(console_init(&con, &loop, -1, fds[1]), 0);
+	assert_int_equal(console_write(&con, (const uint8_t *)"shell-exited\n", 13), 13);
+	console_fini(&con);
+	assert_int_equal(read(fds[0], buf, sizeof(buf)), 13);
+	assert_string_equal(buf, "shell-exited\n");
+	event_loop_fini(&loop);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* A reader that never comes back: a flush waits its time, then drops the
+ * rest (counted) and stops queueing, so shutdown waits for it only once. */
+static void test_flush_gives_up_on_a_reader_that_never_reads(void **state)
+{
+	struct event_loop loop;
+	struct console con;
+	static uint8_t chunk[4096];
+	uint64_t before;
+	struct timespec t0, t1;
+	int fds[2];
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(event_loop_init(&loop), 0);
+	assert_int_equal(console_init(&con, &loop, -1, fds[1]), 0);
+	for (unsigned i = 0; i < 64; i++) {
+		console_write(&con, chunk, sizeof(chunk));
+		event_loop_run_once(&loop, 0);
+	}
+	before = console_dropped(&con);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	console_flush(&con, 300);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(console_dropped(&con) > before);
+	assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 2000);
+	assert_int_equal(console_write(&con, chunk, 1), 0);
+	console_fini(&con);
+	event_loop_fini(&loop);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int main(void)
+
+
 {
 	signal(SIGPIPE, SIG_IGN); /* as ember's main does */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_output_reaches_fd),
+		cmocka_unit_test(test_output_never_blocks_on_a_full_pipe),
+		cmocka_unit_test(test_fini_drains_pending_output),
+		cmocka_unit_test(test_flush_gives_up_on_a_reader_that_never_reads),
 		cmocka_unit_test(test_input_backpressure_and_resume),
 		cmocka_unit_test(test_unpollable_input_is_no_input),
 		cmocka_unit_test(test_escape_ctrl_a_x_stops_and_is_not_typed),
