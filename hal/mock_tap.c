@@ -301,34 +301,40 @@ ssize_t hal_mock_tap_take(struct hal *hal, const char *name, void *buf, size_t c
 	return len;
 }
 
-void hal_mock_tap_before_write(struct hal *hal, const char *name, void (*fn)(void *opaque), void *opaque)
+/* The interface `name` (made if new) with the mock's lock held, or NULL
+ * (and not locked) for a bad name or no memory. */
+static struct mock_tapif *tapif_lock(struct mock_hal *mh, const char *name)
 {
-	struct mock_hal *mh = mock_of(hal);
 	struct mock_tapif *ifc;
 
 	if (!name_ok(name))
-		return;
+		return NULL;
 	pthread_mutex_lock(&mh->lock);
 	ifc = mock_tapif_get(mh, name, true);
+	if (!ifc)
+		pthread_mutex_unlock(&mh->lock);
+	return ifc;
+}
+
+void hal_mock_tap_before_write(struct hal *hal, const char *name, void (*fn)(void *opaque), void *opaque)
+{
+	struct mock_tapif *ifc = tapif_lock(mock_of(hal), name);
+
 	if (ifc) {
 		ifc->before_write = fn;
 		ifc->before_write_opaque = opaque;
+		pthread_mutex_unlock(&mock_of(hal)->lock);
 	}
-	pthread_mutex_unlock(&mh->lock);
 }
 
 void hal_mock_tap_set_tx_limit(struct hal *hal, const char *name, unsigned limit)
 {
-	struct mock_hal *mh = mock_of(hal);
-	struct mock_tapif *ifc;
+	struct mock_tapif *ifc = tapif_lock(mock_of(hal), name);
 
-	if (!name_ok(name))
-		return;
-	pthread_mutex_lock(&mh->lock);
-	ifc = mock_tapif_get(mh, name, true);
-	if (ifc)
+	if (ifc) {
 		ifc->tx_limit = limit;
-	pthread_mutex_unlock(&mh->lock);
+		pthread_mutex_unlock(&mock_of(hal)->lock);
+	}
 }
 
 int hal_mock_tap_state(struct hal *hal, const char *name, unsigned *offloads, int *vnet_hdr_size, bool *open)

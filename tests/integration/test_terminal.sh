@@ -27,12 +27,18 @@ fail_screen() {
 	fail "$1" "$2"
 }
 
+# start_make_run NAME: make run on a fresh pty, up to the guest prompt.
+start_make_run() {
+	pty_start "make --no-print-directory BUILD=$build run"
+	pty_expect 'ember:/# ' "$PROMPT_SECS" && return 0
+	pty_wait 1
+	fail_screen "$1" "no guest prompt within ${PROMPT_SECS} s"
+	return 1
+}
+
 make_run_exit() {
 	local name=make-run-exit rc
-	pty_start "make --no-print-directory BUILD=$build run"
-	if ! pty_expect 'ember:/# ' "$PROMPT_SECS"; then
-		pty_wait 1; fail_screen $name "no guest prompt within ${PROMPT_SECS} s"; return
-	fi
+	start_make_run $name || return
 	if ! grep -aq 'Ctrl-A x' "$tmp/pty.out"; then
 		pty_wait 1; fail_screen $name "make run did not name its escape (Ctrl-A x)"; return
 	fi
@@ -58,10 +64,7 @@ make_run_exit() {
 
 make_run_escape() {
 	local name=make-run-escape rc
-	pty_start "make --no-print-directory BUILD=$build run"
-	if ! pty_expect 'ember:/# ' "$PROMPT_SECS"; then
-		pty_wait 1; fail_screen $name "no guest prompt within ${PROMPT_SECS} s"; return
-	fi
+	start_make_run $name || return
 	# A guest that takes no more commands: the shell spins.
 	pty_type 'echo spinning; while :; do :; done\r'
 	pty_expect '^spinning' 30 || pty_expect 'spinning.*spinning' 30
