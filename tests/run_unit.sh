@@ -10,8 +10,11 @@ for t in "$@"; do
 	name=$(basename "$t")
 	log="$build/tests/$name.log"
 	if [ $valgrind = 1 ]; then
+		# fair-sched: valgrind runs one thread at a time, and without it a
+		# spinning thread that plays the racing guest may never be let run.
 		cmd=(valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=all
 		     --errors-for-leak-kinds=definite,indirect,possible --track-fds=no
+		     --fair-sched=yes
 		     --suppressions=tests/valgrind.supp "$t")
 	else
 		cmd=("$t")

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -194,7 +195,7 @@ static void test_open_without_kvm(void **state)
 /* KVM_GET_CPUID2 through the HAL, where there is a /dev/kvm to ask: it
  * returns what KVM_SET_CPUID2 installed, and a short buffer is -E2BIG
  * with nent telling how many are needed (which the kernel itself does
- * not report). Skipped on hosts without KVM, like this build host. */
+ * not report). Skipped on hosts without KVM. */
 static void test_get_cpuid(void **state)
 {
 	(void)state;
@@ -205,6 +206,8 @@ static void test_get_cpuid(void **state)
 		struct kvm_cpuid2 c;
 		struct kvm_cpuid_entry2 e[8];
 	} in = { .c.nent = 2 }, out = { .c.nent = 8 };
+	unsigned need;
+	char msg[80];
 
 	if (access("/dev/kvm", R_OK | W_OK) != 0 || hal_kvm_open(&h) != 0)
 		skip();
@@ -214,13 +217,17 @@ static void test_get_cpuid(void **state)
 	in.e[1] = (struct kvm_cpuid_entry2){ .function = 1, .eax = 0x906ea };
 	assert_int_equal(v->ops->set_cpuid(v, &in.c), 0);
 	assert_int_equal(v->ops->get_cpuid(v, &out.c), 0);
-	assert_int_equal(out.c.nent, 2);
+	/* Newer kernels add the XSAVE leaf 0xd subleaves they derive from
+	 * what was set (6.18 returns 8 entries here), so look ours up. */
+	need = out.c.nent;
+	assert_in_range(need, 2, 8);
 	assert_int_equal(out.e[1].function, 1);
 	assert_int_equal(out.e[1].eax, 0x906ea);
 	out.c.nent = 1;
 	assert_int_equal(v->ops->get_cpuid(v, &out.c), -E2BIG);
-	assert_int_equal(out.c.nent, 2);
-	assert_non_null(strstr(err_last(), "KVM_GET_CPUID2 vCPU 0: 1 entries given, 2 needed"));
+	assert_int_equal(out.c.nent, need);
+	snprintf(msg, sizeof(msg), "KVM_GET_CPUID2 vCPU 0: 1 entries given, %u needed", need);
+	assert_non_null(strstr(err_last(), msg));
 	h->ops->destroy(h);
 }
 
