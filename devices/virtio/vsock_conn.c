@@ -34,10 +34,16 @@ struct vsock_conn *vsock_conn_alloc(struct vsock *v, int fd, enum vsock_conn_sta
 {
 	for (unsigned i = 0; i < VSOCK_MAX_CONNS; i++) {
 		struct vsock_conn *c = &v->conns[i];
+		bool queued = c->queued;
 
 		if (c->state != CONN_FREE)
 			continue;
+		/* A freed slot may still sit in the work queue; it stays there
+		 * once, for the new connection, so every slot is queued at
+		 * most once and the queue can never hold more than there are
+		 * slots. */
 		memset(c, 0, sizeof(*c));
+		c->queued = queued;
 		c->fd = fd;
 		c->state = (uint8_t)st;
 		c->hnext = -1;

@@ -266,6 +266,38 @@ static void test_orphan_rsts_are_bounded(void **state)
 	vs_fx_free(fx);
 }
 
+/* A connection the guest opens and resets before it posted RX buffers
+ * leaves its slot in the work queue; the next connection in that slot
+ * must not be queued a second time. It was, so 1100 such cycles wrapped
+ * the 1024-entry queue over a live connection, whose RESPONSE was lost. */
+static void test_request_reset_cycles_keep_the_work_queue(void **state)
+{
+	struct fx *fx = vs_fx_new();
+	int lfd = vs_host_listen(fx, 9), live;
+	struct vsock *v = vsock_of(fx->t);
+
+	(void)state;
+	vs_guest_send(fx, VSOCK_OP_REQUEST, 999, 9, 0, NULL, 0);
+	live = accept(lfd, NULL, NULL);
+	assert_true(live >= 0);
+	for (unsigned i = 0; i < 1100; i++) {
+		int s;
+
+		vs_guest_send(fx, VSOCK_OP_REQUEST, 1000, 9, 0, NULL, 0);
+		s = accept(lfd, NULL, NULL);
+		assert_true(s >= 0);
+		close(s);
+		vs_guest_send(fx, VSOCK_OP_RST, 1000, 9, 0, NULL, 0);
+		assert_in_range(v->wq_len, 1, 2);
+	}
+	vs_rx_post(fx, 1, 4096);
+	vs_expect_op(fx, VSOCK_OP_RESPONSE, 9, 999);
+	vs_expect_nothing(fx);
+	close(live);
+	close(lfd);
+	vs_fx_free(fx);
+}
+
 /* ---- limits, reset, snapshot ------------------------------------------------- */
 
 static void test_connection_limit(void **state)
@@ -430,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_control_packets_wait_for_rx_buffers),
 		cmocka_unit_test(test_hostile_headers),
 		cmocka_unit_test(test_orphan_rsts_are_bounded),
+		cmocka_unit_test(test_request_reset_cycles_keep_the_work_queue),
 		cmocka_unit_test(test_connection_limit),
 		cmocka_unit_test(test_reset_tears_everything_down),
 		cmocka_unit_test(test_save_restore_resets_connections),
