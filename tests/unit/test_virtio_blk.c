@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <poll.h>
+#include <pthread.h>
+#include <seccomp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -372,6 +375,82 @@ static void expect_zero_sectors(struct fx *fx, uint64_t first, unsigned n, uint8
 	}
 	assert_int_equal(pread(fx->fd, disk, 512, (off_t)((first + n) * 512)), 512);
 	assert_int_equal(disk[0], next_fill);
+}
+
+/* WRITE_ZEROES on a thread that may not write data (pwritev and friends
+ * fail), and optionally may not fallocate either (EOPNOTSUPP, as on a
+ * file system without it): the request must be metadata-only, so the
+ * event loop never spends a 4 GiB write on one guest request. */
+struct denied_kick {
+	struct fx *fx;
+	bool no_fallocate;
+	int ret;
+};
+
+static void *kick_denied(void *opaque)
+{
+	struct denied_kick *k = opaque;
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	static const int writes[] = { SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(pwrite64), SCMP_SYS(pwritev),
+				      SCMP_SYS(pwritev2) };
+
+	k->ret = -1;
+	if (!ctx)
+		return NULL;
+	for (unsigned i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
+		seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), writes[i], 0);
+	if (k->no_fallocate)
+		seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EOPNOTSUPP), SCMP_SYS(fallocate), 0);
+	/* Loaded without TSYNC: only this thread is filtered. */
+	if (seccomp_load(ctx) == 0) {
+		kick(k->fx);
+		k->ret = 0;
+	}
+	seccomp_release(ctx);
+	return NULL;
+}
+
+static uint8_t write_zeroes_denied(struct fx *fx, uint64_t sector, uint32_t sectors, uint32_t flags,
+				   bool no_fallocate)
+{
+	struct denied_kick k = { fx, no_fallocate, -1 };
+	uint8_t seg[16];
+	struct req r;
+	pthread_t th;
+	uint32_t id, len;
+
+	range_seg(seg, sector, sectors, flags);
+	post(fx, &r, VIRTIO_BLK_T_WRITE_ZEROES, 0, seg, 16, 16, false, false);
+	assert_int_equal(pthread_create(&th, NULL, kick_denied, &k), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(k.ret, 0);
+	assert_true(take_used(fx, &id, &len));
+	assert_int_equal(id, r.head);
+	vq_driver_recycle(&fx->d);
+	return req_status(fx, &r);
+}
+
+static void test_write_zeroes_writes_no_data(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t disk[512];
+	struct stat before, after;
+
+	/* A memfd (tmpfs) has no FALLOC_FL_ZERO_RANGE: the range is punched
+	 * and allocated again, so it reads zero and stays allocated. */
+	assert_int_equal(fstat(fx->fd, &before), 0);
+	assert_int_equal(write_zeroes_denied(fx, 8, 8, 0, false), VIRTIO_BLK_S_OK);
+	expect_zero_sectors(fx, 8, 8, 0x40 + 16);
+	assert_int_equal(fstat(fx->fd, &after), 0);
+	assert_int_equal(after.st_blocks, before.st_blocks);
+	assert_int_equal(write_zeroes_denied(fx, 20, 4, VIRTIO_BLK_WRITE_ZEROES_UNMAP, false), VIRTIO_BLK_S_OK);
+	expect_zero_sectors(fx, 20, 4, 0x40 + 24);
+	/* No fallocate at all: UNSUPP, so the guest writes its own zeroes
+	 * through ordinary, budgeted writes; the disk is untouched. */
+	assert_int_equal(write_zeroes_denied(fx, 30, 2, 0, true), VIRTIO_BLK_S_UNSUPP);
+	assert_int_equal(write_zeroes_denied(fx, 30, 2, VIRTIO_BLK_WRITE_ZEROES_UNMAP, true), VIRTIO_BLK_S_UNSUPP);
+	assert_int_equal(pread(fx->fd, disk, 512, 30 * 512), 512);
+	assert_int_equal(disk[0], 0x40 + 30);
 }
 
 static void test_discard_and_write_zeroes(void **state)
@@ -876,6 +955,7 @@ static int group_sync(void **state)
 		cmocka_unit_test_setup_teardown(test_read_only_refuses_writes, setup_ro, teardown),  \
 		cmocka_unit_test_setup_teardown(test_flush_get_id_and_unknown, setup_rw, teardown),  \
 		cmocka_unit_test_setup_teardown(test_discard_and_write_zeroes, setup_rw, teardown),  \
+		cmocka_unit_test_setup_teardown(test_write_zeroes_writes_no_data, setup_rw, teardown), \
 		cmocka_unit_test_setup_teardown(test_malformed_requests, setup_rw, teardown),        \
 		cmocka_unit_test_setup_teardown(test_odd_size_exposes_whole_sectors, setup_odd, teardown), \
 		cmocka_unit_test_setup_teardown(test_shrunk_file_reads_zeroes, setup_rw, teardown),  \
