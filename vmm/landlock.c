@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/landlock.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -20,6 +21,14 @@
 	 LANDLOCK_ACCESS_FS_MAKE_SYM)
 #define FS_RIGHT_REFER (1ULL << 13)    /* ABI 2 */
 #define FS_RIGHT_TRUNCATE (1ULL << 14) /* ABI 3 */
+/* ABI 4: TCP bind and connect. Debian 12's headers predate them, so the
+ * grown ruleset struct is spelt out here. */
+#define NET_RIGHTS_V4 ((1ULL << 0) | (1ULL << 1))
+
+struct ruleset_attr_v4 {
+	uint64_t handled_access_fs;
+	uint64_t handled_access_net;
+};
 
 static long ll_create_ruleset(const struct landlock_ruleset_attr *attr, size_t size, uint32_t flags)
 {
@@ -92,16 +101,19 @@ out:
 int landlock_restrict(const struct landlock_path *paths, unsigned n)
 {
 	int abi = landlock_abi_version(), ruleset, ret = 0;
-	struct landlock_ruleset_attr attr = { 0 };
+	struct ruleset_attr_v4 attr = { 0 };
 
 	if (abi == -ENOSYS || abi == -EOPNOTSUPP)
 		return 1;
 	if (abi < 0)
 		return err_set(abi, "landlock: cannot read the ABI version: %s", strerror(-abi));
 	attr.handled_access_fs = handled_rights(abi);
-	/* The ruleset struct grew with ABI 4 (network); the first field is
-	 * all we set, so pass only its size. */
-	ruleset = (int)ll_create_ruleset(&attr, sizeof(attr.handled_access_fs), 0);
+	/* Network rights handled and never granted: ember needs no TCP (the
+	 * TAP is a file, every socket is AF_UNIX). Older kernels take only
+	 * the first field. */
+	attr.handled_access_net = abi >= 4 ? NET_RIGHTS_V4 : 0;
+	ruleset = (int)ll_create_ruleset((const struct landlock_ruleset_attr *)&attr,
+					 abi >= 4 ? sizeof(attr) : sizeof(attr.handled_access_fs), 0);
 	if (ruleset < 0)
 		return err_set(-errno, "landlock: create_ruleset: %s", strerror(errno));
 	for (unsigned i = 0; !ret && i < n; i++)
