@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "boot/le.h"
+#include "devices/virtio/blk_ring.h"
 #include "vmm/log.h"
 
 #define BLK_HEADER 16u
@@ -314,9 +315,11 @@ static void blk_complete(struct blk *b, uint64_t i, int res)
 	if (res < 0) {
 		blk_log_io(s->write, s->len, s->off, res);
 		status = VIRTIO_BLK_S_IOERR;
-	} else if ((uint64_t)res < s->len) {
+	} else if ((uint64_t)res < s->len && s->epoch == b->epoch) {
 		/* A short transfer: blk_rw finishes it, zero-filling a read
-		 * that ran into the end of a shrunk file. */
+		 * that ran into the end of a shrunk file. Not for a request a
+		 * reset orphaned: nobody reads its status, and a reset runs on
+		 * a vCPU thread, whose filter has no preadv/pwritev. */
 		unsigned n = iov_slice(s->iov, s->n, (uint64_t)res, s->len - (uint64_t)res, b->data);
 		int ret = blk_rw(b, b->data, n, s->off + (uint64_t)res, s->write);
 
@@ -730,22 +733,17 @@ static void blk_uring_init(struct blk *b, unsigned depth)
 		log_info("virtio-blk: no memory for %u io_uring slots; serving requests synchronously", depth);
 		goto fail;
 	}
-	ret = io_uring_queue_init(depth, &b->ring, 0);
-	if (ret) {
-		log_info("virtio-blk: io_uring_queue_init: %s; serving requests synchronously", strerror(-ret));
-		goto fail;
-	}
-	b->uring = true;
 	b->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (b->event_fd < 0) {
 		log_info("virtio-blk: eventfd: %m; serving requests synchronously");
 		goto fail;
 	}
-	ret = io_uring_register_eventfd(&b->ring, b->event_fd);
+	ret = blk_ring_open(&b->ring, depth, b->event_fd);
 	if (ret) {
-		log_info("virtio-blk: io_uring_register_eventfd: %s; serving requests synchronously", strerror(-ret));
+		log_info("virtio-blk: %s; serving requests synchronously", err_last());
 		goto fail;
 	}
+	b->uring = true;
 	b->depth = depth;
 	for (unsigned i = 0; i < depth; i++) {
 		b->slots[i].iov = b->iov_store + (size_t)i * VIRTIO_BLK_SEG_MAX;

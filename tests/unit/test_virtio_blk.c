@@ -377,53 +377,62 @@ static void expect_zero_sectors(struct fx *fx, uint64_t first, unsigned n, uint8
 	assert_int_equal(disk[0], next_fill);
 }
 
-/* WRITE_ZEROES on a thread that may not write data (pwritev and friends
- * fail), and optionally may not fallocate either (EOPNOTSUPP, as on a
- * file system without it): the request must be metadata-only, so the
- * event loop never spends a 4 GiB write on one guest request. */
-struct denied_kick {
+/* Runs act(fx) on a thread that may not move data (every read and write
+ * call fails with EPERM), and optionally may not fallocate either
+ * (EOPNOTSUPP, as on a file system without it). */
+struct denied {
 	struct fx *fx;
+	void (*act)(struct fx *fx);
 	bool no_fallocate;
 	int ret;
 };
 
-static void *kick_denied(void *opaque)
+static void *run_denied(void *opaque)
 {
-	struct denied_kick *k = opaque;
+	struct denied *k = opaque;
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-	static const int writes[] = { SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(pwrite64), SCMP_SYS(pwritev),
-				      SCMP_SYS(pwritev2) };
+	static const int io[] = { SCMP_SYS(read),    SCMP_SYS(readv),   SCMP_SYS(pread64),  SCMP_SYS(preadv),
+				  SCMP_SYS(preadv2), SCMP_SYS(write),   SCMP_SYS(writev),   SCMP_SYS(pwrite64),
+				  SCMP_SYS(pwritev), SCMP_SYS(pwritev2) };
 
 	k->ret = -1;
 	if (!ctx)
 		return NULL;
-	for (unsigned i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
-		seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), writes[i], 0);
+	for (unsigned i = 0; i < sizeof(io) / sizeof(io[0]); i++)
+		seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), io[i], 0);
 	if (k->no_fallocate)
 		seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EOPNOTSUPP), SCMP_SYS(fallocate), 0);
 	/* Loaded without TSYNC: only this thread is filtered. */
 	if (seccomp_load(ctx) == 0) {
-		kick(k->fx);
+		k->act(k->fx);
 		k->ret = 0;
 	}
 	seccomp_release(ctx);
 	return NULL;
 }
 
+static void on_thread_without_io(struct fx *fx, void (*act)(struct fx *fx), bool no_fallocate)
+{
+	struct denied k = { fx, act, no_fallocate, -1 };
+	pthread_t th;
+
+	assert_int_equal(pthread_create(&th, NULL, run_denied, &k), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(k.ret, 0);
+}
+
+/* WRITE_ZEROES must be metadata-only, so the event loop never spends a
+ * 4 GiB write on one guest request. */
 static uint8_t write_zeroes_denied(struct fx *fx, uint64_t sector, uint32_t sectors, uint32_t flags,
 				   bool no_fallocate)
 {
-	struct denied_kick k = { fx, no_fallocate, -1 };
 	uint8_t seg[16];
 	struct req r;
-	pthread_t th;
 	uint32_t id, len;
 
 	range_seg(seg, sector, sectors, flags);
 	post(fx, &r, VIRTIO_BLK_T_WRITE_ZEROES, 0, seg, 16, 16, false, false);
-	assert_int_equal(pthread_create(&th, NULL, kick_denied, &k), 0);
-	pthread_join(th, NULL);
-	assert_int_equal(k.ret, 0);
+	on_thread_without_io(fx, kick, no_fallocate);
 	assert_true(take_used(fx, &id, &len));
 	assert_int_equal(id, r.head);
 	vq_driver_recycle(&fx->d);
@@ -874,6 +883,31 @@ static void test_stats_read_only_write_is_invalid(void **state)
 }
 
 /* A host I/O error is an execute failure, not a read. */
+static void reset_device(struct fx *fx)
+{
+	mmio_driver_write(fx->t, VIRTIO_MMIO_STATUS, 0);
+}
+
+/* A reset (a vCPU's status write) meets a request the ring finished
+ * short: the request is orphaned, so it is not finished with preadv,
+ * which the vCPU thread's filter would kill it for. */
+static void test_reset_leaves_a_short_transfer_alone(void **state)
+{
+	struct fx *fx = *state;
+	struct req r;
+
+	if (!on_uring(fx))
+		skip();
+	assert_int_equal(ftruncate(fx->fd, 512 * 10 + 512), 0);
+	post(fx, &r, VIRTIO_BLK_T_IN, 10, NULL, 1024, 1024, true, false);
+	kick(fx);
+	assert_int_equal(fx->t->requests, 1);
+	on_thread_without_io(fx, reset_device, false);
+	assert_int_equal(mmio_driver_read(fx->t, VIRTIO_MMIO_STATUS), 0);
+	assert_int_equal(blk_stat_of(fx, BLK_STAT_EXECUTE_FAILS), 0);
+	assert_int_equal(req_status(fx, &r), 0xff);
+}
+
 static void test_stats_host_failure(void **state)
 {
 	struct fx *fx = *state;
@@ -959,6 +993,7 @@ static int group_sync(void **state)
 		cmocka_unit_test_setup_teardown(test_malformed_requests, setup_rw, teardown),        \
 		cmocka_unit_test_setup_teardown(test_odd_size_exposes_whole_sectors, setup_odd, teardown), \
 		cmocka_unit_test_setup_teardown(test_shrunk_file_reads_zeroes, setup_rw, teardown),  \
+		cmocka_unit_test_setup_teardown(test_reset_leaves_a_short_transfer_alone, setup_rw, teardown), \
 		cmocka_unit_test(test_create_rejects),                                               \
 		cmocka_unit_test_setup_teardown(test_save_restore_checks_the_drive, setup_rw, teardown), \
 		cmocka_unit_test_setup_teardown(test_batch_of_32_reads, setup_rw, teardown),         \
