@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -68,4 +69,39 @@ void file_drop_range(void *buf, size_t offset, size_t len)
 	/* Best effort: on failure the pages just stay resident. */
 	if (end > start)
 		madvise((void *)start, end - start, MADV_DONTNEED);
+}
+
+/* The directory's real path joined to the last component: NULL when the
+ * directory cannot be resolved. The caller frees it. */
+static char *canonical_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	char *dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+	char *real, *out = NULL;
+
+	if (!dir)
+		return NULL;
+	real = realpath(*dir ? dir : "/", NULL);
+	free(dir);
+	if (real && asprintf(&out, "%s/%s", real, base) < 0)
+		out = NULL;
+	free(real);
+	return out;
+}
+
+bool file_same(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	char *ca, *cb;
+	bool same;
+
+	if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	ca = canonical_name(a);
+	cb = canonical_name(b);
+	same = ca && cb && !strcmp(ca, cb);
+	free(ca);
+	free(cb);
+	return same;
 }

@@ -1,7 +1,9 @@
-/* Reading host files the user names (kernels, initrds). */
+/* Reading host files the user names (kernels, initrds), and telling
+ * whether two of their names are one file. */
 #ifndef EMBER_FILE_H
 #define EMBER_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,5 +15,10 @@ int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len);
  * a 50 MB vmlinux is copied into guest RAM, its buffer need not stay
  * resident and count twice in the VMM's RSS. */
 void file_drop_range(void *buf, size_t offset, size_t len);
+/* Whether two paths name one file: the same inode where both exist,
+ * otherwise the same name in the same directory (so "a", "./a", "d/../a"
+ * and a symlink to it are one). A directory that cannot be resolved
+ * makes them different. */
+bool file_same(const char *a, const char *b);
 
 #endif

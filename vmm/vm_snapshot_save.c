@@ -13,6 +13,7 @@
 #include "snapshot/cpu_state.h"
 #include "snapshot/ram_file.h"
 #include "vmm/arch_snapshot.h"
+#include "vmm/file.h"
 #include "vmm/log.h"
 #include "vmm/spec_json.h"
 #include "vmm/vm_snapshot_internal.h"
@@ -242,7 +243,7 @@ static int check_targets(const struct vm *vm, const struct snapshot_create_param
 {
 	struct stat st;
 
-	if (!strcmp(p->snapshot_path, p->mem_file_path))
+	if (file_same(p->snapshot_path, p->mem_file_path))
 		return err_set(-EINVAL, "snapshot_path and mem_file_path are the same file");
 	if (vm->ram_from_file && stat(p->mem_file_path, &st) == 0 && st.st_dev == vm->ram_file_dev &&
 	    st.st_ino == vm->ram_file_ino)

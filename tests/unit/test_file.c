@@ -1,5 +1,5 @@
-/* vmm/file: reading user-named files with limits, and dropping the pages of
- * a buffer the loader is done with. */
+/* vmm/file: reading user-named files with limits, dropping the pages of a
+ * buffer the loader is done with, and telling two spellings of a file. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -58,11 +59,49 @@ static void test_read_all_limits(void **state)
 	assert_int_equal(file_read_all(path, 64, &data, &len), -ENOENT);
 }
 
+/* Two spellings of one file, whether it exists yet or not: "./a",
+ * "sub/../a", a symlink or a hard link are all "a"; another name is not. */
+static void test_same_file_by_identity(void **state)
+{
+	char dir[] = "/tmp/ember-same.XXXXXX", a[96], other[96], alias[96], sub[96], link_[96], hard[96];
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(other, sizeof(other), "%s/b", dir);
+	snprintf(alias, sizeof(alias), "%s/./a", dir);
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	/* Not there yet: the spellings are compared through their directory. */
+	assert_true(file_same(a, alias));
+	snprintf(alias, sizeof(alias), "%s/sub/../a", dir);
+	assert_true(file_same(a, alias));
+	assert_false(file_same(a, other));
+	assert_false(file_same(a, "/nonexistent-dir/a"));
+	assert_non_null(f = fopen(a, "w"));
+	fclose(f);
+	assert_true(file_same(alias, a));
+	snprintf(link_, sizeof(link_), "%s/sub/link", dir);
+	assert_int_equal(symlink(a, link_), 0);
+	assert_true(file_same(link_, a));
+	snprintf(hard, sizeof(hard), "%s/hard", dir);
+	assert_int_equal(link(a, hard), 0);
+	assert_true(file_same(hard, a));
+	assert_false(file_same(other, a));
+	unlink(hard);
+	unlink(link_);
+	unlink(a);
+	rmdir(sub);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_drop_range_zeroes_only_whole_inner_pages),
 		cmocka_unit_test(test_read_all_limits),
+		cmocka_unit_test(test_same_file_by_identity),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -220,6 +220,14 @@ static void test_create_needs_pause(void **state)
 	assert_int_equal(create(p->src, p->snap, p->mem, "Diff"), 400);
 	assert_non_null(strstr(fault(p->src), "dirty page tracking disabled"));
 	assert_int_equal(create(p->src, p->snap, p->snap, "Full"), 400);
+	/* Another spelling of the same file is the same file. */
+	{
+		char alias[160], *slash = strrchr(p->snap, '/');
+
+		snprintf(alias, sizeof(alias), "%.*s/./%s", (int)(slash - p->snap), p->snap, slash + 1);
+		assert_int_equal(create(p->src, p->snap, alias, "Full"), 400);
+		assert_non_null(strstr(fault(p->src), "snapshot_path and mem_file_path are the same file"));
+	}
 	/* Before boot there is nothing to save. */
 	assert_int_equal(create(p->dst, p->snap, p->mem, "Full"), 400);
 	pair_free(p);
