@@ -280,6 +280,8 @@ int controller_snapshot_load(struct controller *ctl, const struct snapshot_load_
 	if (ret)
 		return ret;
 	ret = vm_snapshot_spec(&snap, p, &ctl->spec, &spec);
+	if (!ret)
+		ret = vm_snapshot_confine(&spec, p, ctl->env.snapshot_dir);
 	if (!ret) {
 		ctl->start_failed_on_config = false;
 		ret = open_hal(ctl);

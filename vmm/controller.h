@@ -37,6 +37,9 @@ struct controller_env {
 	int (*on_vcpus_parked)(void *opaque, struct vm *vm);
 	void *opaque;
 	bool print_startup;
+	/* The only directory a loaded snapshot may name host files in (its
+	 * drives, its vsock socket); NULL: anywhere (main always sets it). */
+	const char *snapshot_dir;
 };
 
 struct controller {

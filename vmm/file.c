@@ -105,3 +105,24 @@ bool file_same(const char *a, const char *b)
 	free(cb);
 	return same;
 }
+
+bool file_within(const char *dir, const char *path)
+{
+	char *d = realpath(dir, NULL), *f = realpath(path, NULL);
+	size_t n;
+	bool inside;
+
+	if (!f && errno == ENOENT)
+		f = canonical_name(path);
+	if (!d || !f) {
+		free(d);
+		free(f);
+		return false;
+	}
+	n = strlen(d);
+	/* The root is "/": every resolved path starts with it. */
+	inside = !strcmp(d, "/") ? strcmp(f, "/") != 0 : !strncmp(f, d, n) && f[n] == '/' && f[n + 1];
+	free(d);
+	free(f);
+	return inside;
+}

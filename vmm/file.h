@@ -20,5 +20,8 @@ void file_drop_range(void *buf, size_t offset, size_t len);
  * and a symlink to it are one). A directory that cannot be resolved
  * makes them different. */
 bool file_same(const char *a, const char *b);
+/* Whether `path`, resolved (symlinks followed; a file not there yet by its
+ * directory), lies strictly inside the directory `dir`. */
+bool file_within(const char *dir, const char *path);
 
 #endif

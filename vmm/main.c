@@ -223,7 +223,11 @@ static int run(const struct cli_options *opt, const struct vm_spec *spec)
 				      .print_startup = opt->print_startup };
 	bool boot_now = opt->config_file || opt->kernel;
 	int code = EMBER_EXIT_GENERIC;
+	static char cwd[4096];
 
+	/* A snapshot may name files only where snapshots are written (as
+	 * Landlock lets the running VM write them). */
+	env.snapshot_dir = opt->snapshot_dir ? opt->snapshot_dir : getcwd(cwd, sizeof(cwd)) ? cwd : ".";
 	st.signal_fd = st.timer_fd = -1;
 	if (event_loop_init(&st.loop)) {
 		fprintf(stderr, "ember: %s\n", err_last());

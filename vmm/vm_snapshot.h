@@ -59,6 +59,11 @@ void vm_snapshot_close(struct vm_snapshot *s);
  * (which keeps its id, logger and metrics), with the load's overrides. */
 int vm_snapshot_spec(const struct vm_snapshot *s, const struct snapshot_load_params *p,
 		     const struct vm_spec *base, struct vm_spec *out);
+/* The snapshot file is not trusted to choose host files: every path it
+ * names (drive path_on_host, the vsock uds_path unless the loader
+ * overrides it) must lie inside `dir` once resolved. -EPERM naming the
+ * first one outside; `dir` NULL allows anything. */
+int vm_snapshot_confine(const struct vm_spec *spec, const struct snapshot_load_params *p, const char *dir);
 /* Where guest RAM comes from, for vm_create. */
 void vm_snapshot_mem_file(const struct vm_snapshot *s, bool lazy, struct vm_mem_file *mf);
 /* On a VM created from vm_snapshot_spec (devices added, vCPUs not yet

@@ -211,6 +211,29 @@ static int apply_overrides(struct vm_spec *out, const struct snapshot_load_param
 	return 0;
 }
 
+static int outside(const char *what, const char *path, const char *dir)
+{
+	return err_set(-EPERM, "snapshot: %s %s lies outside the snapshot directory %s, the only place a snapshot "
+			       "may name files in (--snapshot-dir; by default the working directory)",
+		       what, path, dir);
+}
+
+int vm_snapshot_confine(const struct vm_spec *spec, const struct snapshot_load_params *p, const char *dir)
+{
+	char what[SPEC_ID_MAX + 32];
+
+	if (!dir)
+		return 0;
+	for (unsigned i = 0; i < spec->nr_drives; i++)
+		if (!file_within(dir, spec->drives[i].path_on_host)) {
+			snprintf(what, sizeof(what), "drive %s: path_on_host", spec->drives[i].drive_id);
+			return outside(what, spec->drives[i].path_on_host, dir);
+		}
+	if (spec->vsock.present && !p->has_vsock_override && !file_within(dir, spec->vsock.uds_path))
+		return outside("vsock: uds_path", spec->vsock.uds_path, dir);
+	return 0;
+}
+
 int vm_snapshot_spec(const struct vm_snapshot *s, const struct snapshot_load_params *p,
 		     const struct vm_spec *base, struct vm_spec *out)
 {

@@ -96,12 +96,40 @@ static void test_same_file_by_identity(void **state)
 	rmdir(dir);
 }
 
+/* Whether a path lies inside a directory once both are resolved: names
+ * that climb out with "..", or a symlink inside that points outside, are
+ * outside; files not there yet count by their directory. */
+static void test_within_a_directory(void **state)
+{
+	char dir[] = "/tmp/ember-within.XXXXXX", p[128];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(p, sizeof(p), "%s/new.sock", dir);
+	assert_true(file_within(dir, p));
+	snprintf(p, sizeof(p), "%s/../x", dir);
+	assert_false(file_within(dir, p));
+	assert_false(file_within(dir, "/etc/passwd"));
+	assert_false(file_within(dir, dir));
+	snprintf(p, sizeof(p), "%s/out", dir);
+	assert_int_equal(symlink("/etc/passwd", p), 0);
+	assert_false(file_within(dir, p));
+	/* "/tmp/ember-within.XXXXXXx" shares the prefix but is a sibling. */
+	snprintf(p, sizeof(p), "%sx/f", dir);
+	assert_false(file_within(dir, p));
+	assert_true(file_within("/", "/etc/passwd"));
+	snprintf(p, sizeof(p), "%s/out", dir);
+	unlink(p);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_drop_range_zeroes_only_whole_inner_pages),
 		cmocka_unit_test(test_read_all_limits),
 		cmocka_unit_test(test_same_file_by_identity),
+		cmocka_unit_test(test_within_a_directory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

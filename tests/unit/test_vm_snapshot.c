@@ -4,6 +4,7 @@
  * could see must come back: RAM, vCPU registers, irqchip and clock,
  * device registers and queues, the legacy devices. Hostile and mismatched
  * snapshot files are refused without leaving anything behind. */
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -406,6 +407,55 @@ static void test_load_hostile_records(void **state)
 	pair_free(p);
 }
 
+/* The snapshot file names host files; it may name them only inside the
+ * loader's snapshot directory. Paths the loader gives itself (the vsock
+ * override) are the loader's own choice. */
+static void test_load_confines_the_paths_a_snapshot_names(void **state)
+{
+	struct pair *p = pair_new(false);
+
+	(void)state;
+	pause_vm(p->src);
+	assert_int_equal(create(p->src, p->snap, p->mem, "Full"), 204);
+	/* The drives live in the source's directory, not the loader's. */
+	p->dst->ctl.env.snapshot_dir = p->dst->dir;
+	assert_int_equal(load(p, p->snap, p->mem, false), 400);
+	assert_non_null(strstr(fault(p->dst), "drive root: path_on_host"));
+	assert_non_null(strstr(fault(p->dst), "outside the snapshot directory"));
+	assert_null(p->dst->ctl.vm);
+	/* Where they live is allowed; the override's socket is not checked. */
+	p->dst->ctl.env.snapshot_dir = p->src->dir;
+	assert_int_equal(load(p, p->snap, p->mem, false), 204);
+	pair_free(p);
+}
+
+static void test_confine_checks_drives_and_the_socket(void **state)
+{
+	char dir[] = "/tmp/ember-confine.XXXXXX";
+	struct snapshot_load_params lp = { 0 };
+	struct vm_spec spec;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	vm_spec_init(&spec);
+	spec.nr_drives = 1;
+	snprintf(spec.drives[0].drive_id, sizeof(spec.drives[0].drive_id), "rootfs");
+	snprintf(spec.drives[0].path_on_host, sizeof(spec.drives[0].path_on_host), "%s/disk.img", dir);
+	spec.vsock.present = true;
+	snprintf(spec.vsock.uds_path, sizeof(spec.vsock.uds_path), "%s/v.sock", dir);
+	assert_int_equal(vm_snapshot_confine(&spec, &lp, dir), 0);
+	assert_int_equal(vm_snapshot_confine(&spec, &lp, NULL), 0);
+	snprintf(spec.vsock.uds_path, sizeof(spec.vsock.uds_path), "%s/../v.sock", dir);
+	assert_int_equal(vm_snapshot_confine(&spec, &lp, dir), -EPERM);
+	assert_non_null(strstr(err_last(), "vsock: uds_path"));
+	lp.has_vsock_override = true;
+	assert_int_equal(vm_snapshot_confine(&spec, &lp, dir), 0);
+	snprintf(spec.drives[0].path_on_host, sizeof(spec.drives[0].path_on_host), "/etc/shadow");
+	assert_int_equal(vm_snapshot_confine(&spec, &lp, dir), -EPERM);
+	assert_non_null(strstr(err_last(), "drive rootfs: path_on_host /etc/shadow"));
+	rmdir(dir);
+}
+
 static void test_diff_snapshot(void **state)
 {
 	struct pair *p = pair_new(true);
@@ -451,6 +501,8 @@ int main(void)
 		cmocka_unit_test(test_copy_mode_and_resume),
 		cmocka_unit_test(test_create_needs_pause),
 		cmocka_unit_test(test_load_refusals),
+		cmocka_unit_test(test_load_confines_the_paths_a_snapshot_names),
+		cmocka_unit_test(test_confine_checks_drives_and_the_socket),
 		cmocka_unit_test(test_diff_snapshot),
 		cmocka_unit_test(test_load_hostile_records),
 	};
