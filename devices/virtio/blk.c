@@ -27,6 +27,7 @@ struct blk_slot {
 	uint64_t off;     /* file offset */
 	uint64_t len;     /* data bytes */
 	uint32_t epoch;   /* blk.epoch when submitted */
+	uint32_t generation; /* its queue's generation when submitted */
 	uint16_t head;
 	uint8_t q;
 	bool write;
@@ -300,6 +301,13 @@ static void blk_flush(struct blk *b)
 		}
 }
 
+/* Whether the queue slot s came from still is the ring it came from: no
+ * reset of the device and no stop of the queue since. */
+static bool slot_current(const struct blk *b, const struct blk_slot *s)
+{
+	return s->epoch == b->epoch && s->generation == b->t.queues[s->q].generation;
+}
+
 /* Finishes slot i's request with the ring's result `res`. A completion
  * from before a reset is dropped: its chain belongs to a dead queue. */
 static void blk_complete(struct blk *b, uint64_t i, int res)
@@ -315,7 +323,7 @@ static void blk_complete(struct blk *b, uint64_t i, int res)
 	if (res < 0) {
 		blk_log_io(s->write, s->len, s->off, res);
 		status = VIRTIO_BLK_S_IOERR;
-	} else if ((uint64_t)res < s->len && s->epoch == b->epoch) {
+	} else if ((uint64_t)res < s->len && slot_current(b, s)) {
 		/* A short transfer: blk_rw finishes it, zero-filling a read
 		 * that ran into the end of a shrunk file. Not for a request a
 		 * reset orphaned: nobody reads its status, and a reset runs on
@@ -336,7 +344,7 @@ static void blk_complete(struct blk *b, uint64_t i, int res)
 	if (s->write)
 		b->writes_in_flight--;
 	b->free_slots[b->nr_free++] = (uint16_t)i;
-	if (s->epoch != b->epoch)
+	if (!slot_current(b, s))
 		return;
 	*s->status = status;
 	blk_push(b, s->q, s->head, !s->write && status == VIRTIO_BLK_S_OK ? (uint32_t)(s->len + 1) : 1);
@@ -451,6 +459,7 @@ static bool blk_queue(struct blk *b, unsigned q, const struct virtq_chain *c, ui
 	s->q = (uint8_t)q;
 	s->write = write;
 	s->epoch = b->epoch;
+	s->generation = b->t.queues[q].generation;
 	/* The status byte is the chain's last writable byte. */
 	iov_slice(c->iov + c->nr_out, c->nr_in, c->in_len - 1, 1, b->data);
 	s->status = b->data[0].iov_base;

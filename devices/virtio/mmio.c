@@ -183,7 +183,8 @@ static void write_status(struct virtio_mmio *t, uint32_t v)
 static void write_queue_ready(struct virtio_mmio *t, struct virtq *q, uint32_t v)
 {
 	if (!v) {
-		q->ready = false;
+		if (q->ready)
+			virtq_stop(q);
 		return;
 	}
 	if (q->ready)

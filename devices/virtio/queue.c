@@ -43,7 +43,18 @@ void virtq_init(struct virtq *q, const struct guest_mem *mem, uint16_t max_size)
 
 void virtq_reset(struct virtq *q)
 {
+	uint32_t generation = q->generation;
+
 	virtq_init(q, q->mem, q->max_size);
+	q->generation = generation + 1;
+}
+
+void virtq_stop(struct virtq *q)
+{
+	q->ready = false;
+	q->last_avail = q->next_used = q->signalled_used = 0;
+	q->signalled_valid = false;
+	q->generation++;
 }
 
 static uint64_t avail_event_off(const struct virtq *q)

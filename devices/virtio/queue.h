@@ -44,6 +44,10 @@ struct virtq {
 	uint16_t next_used;      /* next used ring slot to fill */
 	uint16_t signalled_used; /* next_used when we last interrupted */
 	bool signalled_valid;
+	/* Bumped each time the queue stops (QueueReady 0, reset): a chain a
+	 * device still holds from an older generation belongs to no ring of
+	 * this queue, and its completion must be dropped. */
+	uint32_t generation;
 };
 
 /* One descriptor chain: iov[0, nr_out) are device-readable, then
@@ -60,6 +64,10 @@ struct virtq_chain {
 void virtq_init(struct virtq *q, const struct guest_mem *mem, uint16_t max_size);
 /* Back to the reset state (size = max_size, nothing ready). */
 void virtq_reset(struct virtq *q);
+/* The driver stopped the queue: not ready, and, since a driver that
+ * starts it again brings fresh rings, back to index 0 (the layout it set
+ * stays). Chains still out are of an older generation. */
+void virtq_stop(struct virtq *q);
 /* Checks the driver's setup before the queue goes live: size a power of
  * two within max_size, areas aligned (16/2/4) and inside guest memory. */
 int virtq_validate(const struct virtq *q);

@@ -8,6 +8,7 @@
 #include <liburing.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +26,7 @@
 #include "devices/virtio/blk.h"
 #include "tests/unit/device_access.h"
 #include "tests/virtio/mmio_driver.h"
+#include "tests/virtio/racer.h"
 #include "tests/virtio/vq_driver.h"
 #include "vmm/log.h"
 
@@ -752,6 +754,43 @@ static void test_reset_with_requests_in_flight(void **state)
 	assert_int_equal(buf[0], 0x45);
 }
 
+/* The driver stops the queue (QueueReady 0) with requests on the ring,
+ * resizes it and starts it again on fresh rings: what completes then
+ * belongs to no ring of the new queue and is dropped, and the new queue
+ * starts from index 0 (completions were pushed into it, at the old
+ * indices, as answers to requests it never made). */
+static void test_stopped_queue_drops_its_completions(void **state)
+{
+	struct fx *fx = *state;
+	struct req r[8];
+	uint8_t buf[512];
+
+	if (!on_uring(fx))
+		skip();
+	for (unsigned i = 0; i < 8; i++)
+		post(fx, &r[i], VIRTIO_BLK_T_IN, i, NULL, 512, 512, true, false);
+	kick(fx);
+	assert_int_equal(vq_driver_used_idx(&fx->d), 0);
+	mmio_driver_write(fx->t, VIRTIO_MMIO_QUEUE_SEL, 0);
+	mmio_driver_write(fx->t, VIRTIO_MMIO_QUEUE_READY, 0);
+	assert_int_equal(mmio_driver_read(fx->t, VIRTIO_MMIO_QUEUE_READY), 0);
+	memset(fx->d.ram + VQ_DRIVER_DESC, 0, VQ_DRIVER_DATA - VQ_DRIVER_DESC);
+	fx->d.avail_idx = fx->d.used_seen = 0;
+	vq_driver_recycle(&fx->d);
+	mmio_driver_write(fx->t, VIRTIO_MMIO_QUEUE_NUM, 128);
+	mmio_driver_write(fx->t, VIRTIO_MMIO_QUEUE_READY, 1);
+	while (wait_event(fx, 200))
+		;
+	virtio_mmio_backend_event(fx->t);
+	assert_int_equal(vq_driver_used_idx(&fx->d), 0);
+	assert_int_equal(fx->t->queues[0].next_used, 0);
+	assert_int_equal(fx->t->queues[0].last_avail, 0);
+	/* The new queue serves its own requests from its first slot. */
+	assert_int_equal(request(fx, VIRTIO_BLK_T_IN, 5, buf, 512, 512, true, false, NULL), 0);
+	assert_int_equal(buf[0], 0x45);
+	assert_int_equal(vq_driver_used_idx(&fx->d), 1);
+}
+
 /* Teardown destroys the device with all of these on the ring; valgrind
  * checks nothing leaks and nothing touches freed memory. */
 static void test_destroy_with_requests_in_flight(void **state)
@@ -908,6 +947,45 @@ static void test_reset_leaves_a_short_transfer_alone(void **state)
 	assert_int_equal(req_status(fx, &r), 0xff);
 }
 
+/* The racing guest: while this thread serves the queue as the event
+ * loop does, a second one rewrites the rings, descriptors, indices and
+ * buffers, and writes QueueSel/QueueNum/QueueReady/Status/notify
+ * registers. Nothing may crash, hang or read outside guest RAM (valgrind
+ * and ASan watch), the walker's bound holds throughout, and once the
+ * storm ends a reset brings back a device that serves a clean driver. */
+static void test_survives_a_racing_guest(void **state)
+{
+	struct fx *fx = *state;
+	struct racer r = { .ram = fx->d.ram, .len = VQ_DRIVER_DATA + 64 * 1024, .regs = fx->t };
+	uint8_t buf[512], back[512];
+	struct req req;
+
+	memset(buf, 0xa5, sizeof(buf));
+	for (unsigned i = 0; i < 64; i++)
+		post(fx, &req, i % 3 ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT, i % DISK_SECTORS, buf, 512, 512, i % 3,
+		     i % 2);
+	assert_int_equal(racer_start(&r), 0);
+	for (unsigned i = 0; i < 3000 || (racer_steps(&r) < 30000 && i < 3000000); i++) {
+		struct virtq *q = &fx->t->queues[0];
+
+		mmio_driver_kick(fx->t, 0);
+		sched_yield();
+		virtio_mmio_backend_event(fx->t);
+		pthread_mutex_lock(&fx->t->dev.lock);
+		assert_true((uint16_t)(q->last_avail - q->next_used) <= q->size);
+		pthread_mutex_unlock(&fx->t->dev.lock);
+		sched_yield(); /* as the event loop waits between turns */
+	}
+	assert_true(racer_stop(&r) >= 30000);
+	mmio_driver_write(fx->t, VIRTIO_MMIO_STATUS, 0);
+	virtio_mmio_backend_event(fx->t);
+	driver_restart(fx);
+	memset(buf, 0x5e, sizeof(buf));
+	assert_int_equal(request(fx, VIRTIO_BLK_T_OUT, 7, buf, 512, 512, false, false, NULL), VIRTIO_BLK_S_OK);
+	assert_int_equal(request(fx, VIRTIO_BLK_T_IN, 7, back, 512, 512, true, true, NULL), VIRTIO_BLK_S_OK);
+	assert_memory_equal(back, buf, sizeof(buf));
+}
+
 static void test_stats_host_failure(void **state)
 {
 	struct fx *fx = *state;
@@ -994,6 +1072,8 @@ static int group_sync(void **state)
 		cmocka_unit_test_setup_teardown(test_odd_size_exposes_whole_sectors, setup_odd, teardown), \
 		cmocka_unit_test_setup_teardown(test_shrunk_file_reads_zeroes, setup_rw, teardown),  \
 		cmocka_unit_test_setup_teardown(test_reset_leaves_a_short_transfer_alone, setup_rw, teardown), \
+		cmocka_unit_test_setup_teardown(test_survives_a_racing_guest, setup_rw, teardown),   \
+		cmocka_unit_test_setup_teardown(test_stopped_queue_drops_its_completions, setup_rw, teardown), \
 		cmocka_unit_test(test_create_rejects),                                               \
 		cmocka_unit_test_setup_teardown(test_save_restore_checks_the_drive, setup_rw, teardown), \
 		cmocka_unit_test_setup_teardown(test_batch_of_32_reads, setup_rw, teardown),         \

@@ -28,6 +28,13 @@ int vq_driver_init(struct vq_driver *d, size_t ram_size, uint16_t size)
 	return guest_mem_add_region(&d->mem, 0, ram_size, d->ram);
 }
 
+void vq_driver_clear(struct vq_driver *d)
+{
+	memset(d->ram, 0, d->ram_size);
+	d->avail_idx = d->next_desc = d->used_seen = 0;
+	d->data_next = VQ_DRIVER_DATA;
+}
+
 void vq_driver_fini(struct vq_driver *d)
 {
 	free(d->ram);

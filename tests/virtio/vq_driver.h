@@ -39,6 +39,9 @@ struct vq_driver {
 /* Returns 0 or -ENOMEM. */
 int vq_driver_init(struct vq_driver *d, size_t ram_size, uint16_t size);
 void vq_driver_fini(struct vq_driver *d);
+/* Zeroes the RAM and forgets every ring and buffer, as a driver that
+ * starts over after a reset (the RAM itself, which a device maps, stays). */
+void vq_driver_clear(struct vq_driver *d);
 /* Points `q` at this driver's rings and marks it ready. */
 void vq_driver_attach(const struct vq_driver *d, struct virtq *q, bool event_idx, bool indirect);
 uint64_t vq_driver_alloc(struct vq_driver *d, uint32_t len);
