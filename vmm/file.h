@@ -16,9 +16,10 @@ int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len);
  * resident and count twice in the VMM's RSS. */
 void file_drop_range(void *buf, size_t offset, size_t len);
 /* Whether two paths name one file: the same inode where both exist,
- * otherwise the same name in the same directory (so "a", "./a", "d/../a"
- * and a symlink to it are one). A directory that cannot be resolved
- * makes them different. */
+ * otherwise the same name in the same directory (so "a", "./a" and
+ * "d/../a" are one, and so is a symlink to it once it exists). A
+ * directory that cannot be reached makes them different. Uses stat only
+ * (it runs under the VMM thread's seccomp filter). */
 bool file_same(const char *a, const char *b);
 /* Whether `path`, resolved (symlinks followed; a file not there yet by its
  * directory), lies strictly inside the directory `dir`. */

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "vmm/file.h"
 #include "vmm/seccomp_filter.h"
 #include "vmm/seccomp_policy.h"
 #include "vmm/seccomp_prebuilt.h"
@@ -207,6 +208,7 @@ enum probe {
 	PROBE_FORK,
 	PROBE_CLONE3,
 	PROBE_OPENAT,
+	PROBE_FILE_SAME,
 };
 
 /* 0 when the call came back (whatever it returned), else the signal that
@@ -262,6 +264,9 @@ static int run_probe(enum seccomp_thread t, int level, enum probe p)
 		case PROBE_OPENAT:
 			r = open("/dev/null", O_RDONLY);
 			break;
+		case PROBE_FILE_SAME: /* what a snapshot create checks its two paths with */
+			r = file_same("ember-none.snap", "./ember-none.mem");
+			break;
 		}
 		(void)r;
 		_exit(0);
@@ -304,6 +309,7 @@ static void test_vmm_and_main_filters_on_the_kernel(void **state)
 	assert_int_equal(run_probe(SECCOMP_THREAD_VMM, 2, PROBE_IOCTL_KVM_RUN), SIGSYS);
 	assert_int_equal(run_probe(SECCOMP_THREAD_VMM, 2, PROBE_FORK), SIGSYS);
 	assert_int_equal(run_probe(SECCOMP_THREAD_VMM, 2, PROBE_OPENAT), 0);
+	assert_int_equal(run_probe(SECCOMP_THREAD_VMM, 2, PROBE_FILE_SAME), 0);
 	assert_int_equal(run_probe(SECCOMP_THREAD_API, 2, PROBE_OPENAT), SIGSYS);
 	assert_int_equal(run_probe(SECCOMP_THREAD_API, 2, PROBE_SOCKET_UNIX), SIGSYS);
 	/* Set-up may make threads but never processes; clone3 is turned away
