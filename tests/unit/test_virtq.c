@@ -6,12 +6,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "devices/virtio/queue.h"
+#include "tests/virtio/racer.h"
 #include "tests/virtio/vq_driver.h"
 #include "vmm/log.h"
 
@@ -495,6 +497,58 @@ static void test_save_restore_round_trip(void **state)
 	state_writer_free(&w);
 }
 
+/* The walker under a racing guest: while a second thread rewrites the
+ * descriptor table, the avail ring and its index, and the indirect tables
+ * the chains point at, every chain the walker hands out lies in guest RAM
+ * and within the segment limit, no more chains are out than the queue
+ * holds, and every pop returns (a broken queue says so). */
+static void test_walker_under_a_racing_guest(void **state)
+{
+	struct fx *fx = *state;
+	struct vq_seg segs[3] = { { 0, 64, false }, { 0, 64, true }, { 0, 1, true } };
+	struct racer r = { .ram = fx->d.ram, .len = VQ_DRIVER_DATA + 8192 };
+	unsigned popped = 0, broken = 0;
+	uint16_t out = 0;
+
+	vq_driver_attach(&fx->d, &fx->q, true, true);
+	for (unsigned i = 0; i < QSIZE / 2; i++) /* 4 direct (12 descriptors) and 4 indirect */
+		vq_driver_post(&fx->d, i % 2 ? vq_driver_chain_indirect(&fx->d, segs, 3) : vq_driver_chain(&fx->d, segs, 3));
+	assert_int_equal(racer_start(&r), 0);
+	for (unsigned i = 0; i < 20000 || (racer_steps(&r) < 30000 && i < 20000000); i++) {
+		int ret;
+
+		if (i % 64 == 0)
+			sched_yield();
+		ret = virtq_pop(&fx->q, &fx->c);
+
+		if (ret < 0) {
+			broken++;
+			vq_driver_attach(&fx->d, &fx->q, true, true); /* a reset, as the transport does */
+			out = 0;
+			continue;
+		}
+		if (ret == 0)
+			continue;
+		popped++;
+		assert_true(fx->c.nr_out + fx->c.nr_in <= VIRTQ_MAX_SIZE);
+		for (unsigned k = 0; k < fx->c.nr_out + fx->c.nr_in; k++) {
+			const uint8_t *b = fx->c.iov[k].iov_base;
+
+			assert_true(b >= fx->d.ram && b + fx->c.iov[k].iov_len <= fx->d.ram + RAM);
+		}
+		/* Hold every other chain a while, as an asynchronous device does. */
+		if (++out > 1 || i % 2) {
+			virtq_push(&fx->q, fx->c.head, 0);
+			out--;
+		}
+		assert_true((uint16_t)(fx->q.last_avail - fx->q.next_used) <= fx->q.size);
+	}
+	assert_true(racer_stop(&r) >= 30000);
+	/* The storm was real: chains were served and hostile ones refused. */
+	assert_true(popped > 0);
+	assert_true(broken > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -521,6 +575,7 @@ int main(void)
 		T(test_validate),
 		T(test_not_ready_pops_nothing),
 		T(test_save_restore_round_trip),
+		T(test_walker_under_a_racing_guest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

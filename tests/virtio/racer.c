@@ -99,3 +99,28 @@ uint64_t racer_stop(struct racer *r)
 	pthread_join(r->thread, NULL);
 	return atomic_load(&r->steps);
 }
+
+static bool within_bound(struct virtio_mmio *t)
+{
+	bool ok = true;
+
+	pthread_mutex_lock(&t->dev.lock);
+	for (unsigned q = 0; q < t->nr_queues; q++)
+		ok &= (uint16_t)(t->queues[q].last_avail - t->queues[q].next_used) <= t->queues[q].size;
+	pthread_mutex_unlock(&t->dev.lock);
+	return ok;
+}
+
+bool racer_serve(struct racer *r, struct virtio_mmio *t, unsigned turns, uint64_t steps)
+{
+	for (uint64_t i = 0; i < turns || (racer_steps(r) < steps && i < 1000ull * turns); i++) {
+		for (unsigned q = 0; q < t->nr_queues; q++)
+			virtio_mmio_notify(t, q);
+		sched_yield();
+		virtio_mmio_backend_event(t);
+		if (!within_bound(t))
+			return false;
+		sched_yield();
+	}
+	return true;
+}

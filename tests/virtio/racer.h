@@ -37,5 +37,11 @@ int racer_start(struct racer *r);
 uint64_t racer_steps(struct racer *r);
 /* Stops and joins it; returns the number of steps it made. */
 uint64_t racer_stop(struct racer *r);
+/* Serves t as the event loop does (each queue's notify, the backend's
+ * event, then a yield, as the loop waits between turns) for at least
+ * `turns` turns and until the racer has made `steps` steps (at most a
+ * thousand times `turns`). False as soon as a queue holds more chains
+ * than its size, the walker's bound. */
+bool racer_serve(struct racer *r, struct virtio_mmio *t, unsigned turns, uint64_t steps);
 
 #endif
