@@ -10,6 +10,8 @@ fail() {
 	failed=$((failed + 1))
 }
 
+. "$(dirname "${BASH_SOURCE[0]}")/kmsg.sh"
+
 # wait_for PATTERN FILE [TENTHS]: polls until FILE has PATTERN.
 wait_for() {
 	local i

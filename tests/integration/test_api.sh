@@ -36,6 +36,7 @@ cleanup() {
 }
 trap cleanup EXIT
 passed=0 failed=0
+. "$(dirname "$0")/kmsg.sh"
 base="console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nomux i8042.dumbkbd"
 
 for f in "$img/bzImage" "$img/initramfs.cpio" "$ember"; do
@@ -208,7 +209,7 @@ EOF
 	timeout -k 5 120 "$ember" --config-file "$tmp/vm.json" --no-api </dev/null >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	if [ $rc != 0 ]; then fail $t "exit $rc"
-	elif ! grep -q 'switch-root /dev/vda' "$tmp/out"; then fail $t "the root drive was not vda / root= missing"
+	elif ! without_kmsg "$tmp/out" | grep -q 'switch-root /dev/vda'; then fail $t "the root drive was not vda / root= missing"
 	elif ! grep -q 'root=/dev/vda rw' "$tmp/out"; then fail $t "root=/dev/vda rw not on the command line"
 	else pass $t; fi
 fi

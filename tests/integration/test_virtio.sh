@@ -33,6 +33,7 @@ PATH=$PATH:/usr/sbin:/sbin
 tmp=$(mktemp -d /tmp/ember-virtio.XXXXXX) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
+. "$(dirname "$0")/kmsg.sh"
 base="console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
 
 for f in "$img/bzImage" "$img/initramfs.cpio"; do
@@ -185,7 +186,7 @@ t_rootfs() {
 	tests/guest/debian/mkrootfs.sh "$tmp/d.img" 32 >/dev/null || { fail $name "mkrootfs.sh failed"; return; }
 	vm " root=/dev/vda" 0 "$tmp/d.img"
 	ended_ok $name || return
-	grep -q "EMBER-AGENT .* switch-root /dev/vda$" "$tmp/out" || { fail $name "the agent did not switch root"; return; }
+	without_kmsg "$tmp/out" | grep -q "EMBER-AGENT .* switch-root /dev/vda$" || { fail $name "the agent did not switch root"; return; }
 	grep -q "^EMBER-ROOTFS init-started" "$tmp/out" || { fail $name "the rootfs /sbin/init did not start"; return; }
 	got=$(sed -n 's/^EMBER-ROOTFS root=//p' "$tmp/out")
 	[ "$got" = /dev/vda ] || { fail $name "/ is on [$got], want /dev/vda"; return; }
