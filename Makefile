@@ -84,9 +84,9 @@ $(BUILD)/bench/%: tests/bench/%.c tests/virtio/vq_driver.c tests/virtio/mmio_dri
 
 # Fuzz targets are also built as plain replay binaries over their seed
 # corpus, so `make check` keeps them compiling and replays known inputs.
-$(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/libember.a
+$(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c tests/virtio/racer.c $(BUILD)/libember.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/libember.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay_main.c tests/virtio/racer.c $(BUILD)/libember.a $(LDFLAGS) $(LDLIBS)
 
 # The integration suite's own ember: the same code plus hidden triggers
 # (vmm/test_hooks.h) that prove the sandbox from inside. Never installed.

@@ -2,12 +2,16 @@
  * the split-virtqueue walker over hostile rings, and the virtio-mmio
  * register file (feature negotiation, status, queue setup, kicks) with an
  * rng device behind it. The input is the guest's RAM plus a header; see
- * tests/fuzz/gen_virtio_seeds.py for the layout. */
+ * tests/fuzz/gen_virtio_seeds.py for the layout. Header byte 1 bit 6: a
+ * racing guest (tests/virtio/racer.c, driven by the RAM bytes) rewrites
+ * RAM (and the registers) meanwhile, and the walk takes 16 rounds. */
 #include <stdint.h>
 #include <string.h>
 
 #include "devices/virtio/queue.h"
 #include "devices/virtio/rng.h"
+#include "tests/virtio/racer.h"
+#include "vmm/log.h"
 
 #define RAM_SIZE (64u * 1024)
 #define HEADER 8u
@@ -23,7 +27,7 @@ static ssize_t fixed_source(void *buf, size_t len)
 	return (ssize_t)len;
 }
 
-static void walk_queue(const struct guest_mem *mem, const uint8_t *h)
+static void walk_queue(const struct guest_mem *mem, const uint8_t *h, struct racer *racing)
 {
 	static struct virtq_chain chain;
 	struct virtq q;
@@ -39,7 +43,9 @@ static void walk_queue(const struct guest_mem *mem, const uint8_t *h)
 	if (virtq_validate(&q))
 		return;
 	q.ready = true;
-	for (unsigned i = 0; i < 2u * q.size; i++) {
+	if (racing && racer_start(racing))
+		racing = NULL;
+	for (unsigned i = 0; i < (racing ? 32u : 2u) * q.size; i++) {
 		uint8_t buf[64];
 
 		if (virtq_pop(&q, &chain) <= 0)
@@ -48,16 +54,23 @@ static void walk_queue(const struct guest_mem *mem, const uint8_t *h)
 		virtq_push(&q, chain.head, (uint32_t)virtq_chain_write(&chain, 1, buf, sizeof(buf)));
 		virtq_needs_interrupt(&q);
 	}
+	if (racing)
+		racer_stop(racing);
 }
 
 /* Ops of 6 bytes: register offset (u16, within the 4 KiB window) and a
  * 32-bit value; the write goes through the device ops as a vCPU's would. */
-static void drive_registers(const struct guest_mem *mem, const uint8_t *ops, size_t len)
+static void drive_registers(const struct guest_mem *mem, const uint8_t *ops, size_t len, struct racer *racing)
 {
 	struct virtio_mmio *t;
 
 	if (rng_create(mem, fixed_source, NULL, &t))
 		return;
+	if (racing) {
+		racing->regs = t;
+		if (racer_start(racing))
+			racing = NULL;
+	}
 	for (size_t i = 0; i + 6 <= len && i / 6 < MAX_OPS; i += 6) {
 		uint16_t off;
 		uint8_t val[4];
@@ -73,6 +86,8 @@ static void drive_registers(const struct guest_mem *mem, const uint8_t *ops, siz
 		pthread_mutex_unlock(&t->dev.lock);
 	}
 	virtio_mmio_notify(t, 0);
+	if (racing)
+		racer_stop(racing);
 	t->dev.ops->destroy(&t->dev);
 }
 
@@ -81,6 +96,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct guest_mem mem;
 	size_t body;
 
+	static bool quiet;
+
+	if (!quiet) {
+		/* The racing guest's register writes make the transport warn. */
+		quiet = true;
+		log_configure(&(struct log_options){ .off = true });
+	}
 	if (size < HEADER)
 		return 0;
 	body = size - HEADER < RAM_SIZE ? size - HEADER : RAM_SIZE;
@@ -88,9 +110,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(ram, data + HEADER, body);
 	guest_mem_init(&mem);
 	guest_mem_add_region(&mem, 0, RAM_SIZE, ram);
+	struct racer r = { .ram = ram, .len = RAM_SIZE, .script = data + HEADER, .script_len = body };
+	struct racer *racing = data[1] & 0x40 ? &r : NULL;
+
 	if (data[1] & 0x80)
-		drive_registers(&mem, data + HEADER + RAM_SIZE, size > HEADER + RAM_SIZE ? size - HEADER - RAM_SIZE : 0);
+		drive_registers(&mem, data + HEADER + RAM_SIZE, size > HEADER + RAM_SIZE ? size - HEADER - RAM_SIZE : 0,
+				racing);
 	else
-		walk_queue(&mem, data);
+		walk_queue(&mem, data, racing);
 	return 0;
 }

@@ -3,17 +3,21 @@
  * feature set, with the mock TAP on the host side. The input is a header
  * and then the guest's RAM:
  *   [0]  features: bit0 MRG_RXBUF, bit1 EVENT_IDX, bit2 INDIRECT_DESC,
- *        bit3 CSUM+HOST_TSO4/6+HOST_ECN, bit4 GUEST_CSUM+GUEST_TSO4/6
+ *        bit3 CSUM+HOST_TSO4/6+HOST_ECN, bit4 GUEST_CSUM+GUEST_TSO4/6,
+ *        bit5 a racing guest (tests/virtio/racer.c, driven by the RAM bytes)
+ *        rewrites RAM and registers while the device is served, 16 turns
  *   [1]  queue sizes: log2 RX (low nibble), log2 TX (high nibble), mod 9
  *   [2..13] RX desc, avail, used, TX desc, avail, used (u16 each)
  *   [14] frames injected into the TAP (mod 32)
  *   [15] frame size seed; bit7 also sets a TX limit on the TAP
- * tests/fuzz/corpus/fuzz_virtio_net/ holds seeds with valid rings. */
+ * tests/fuzz/corpus/fuzz_virtio_net/ holds seeds with valid rings (race-*
+ * are txrx-mrg, rx-plain and tx-indirect with bit5 set). */
 #include <stdint.h>
 #include <string.h>
 
 #include "devices/virtio/net.h"
 #include "hal/mock.h"
+#include "tests/virtio/racer.h"
 #include "vmm/log.h"
 
 #define RAM_SIZE (64u * 1024)
@@ -68,7 +72,7 @@ static uint64_t features_of(uint8_t h)
 	return f;
 }
 
-static void drive(struct hal *hal, struct virtio_mmio *t, const uint8_t *h)
+static void drive(struct hal *hal, struct virtio_mmio *t, const uint8_t *h, struct racer *racing)
 {
 	uint64_t f = features_of(h[0]);
 	uint32_t s = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
@@ -87,22 +91,28 @@ static void drive(struct hal *hal, struct virtio_mmio *t, const uint8_t *h)
 	reg(t, VIRTIO_MMIO_STATUS, s | VIRTIO_STATUS_DRIVER_OK);
 	if (h[15] & 0x80)
 		hal_mock_tap_set_tx_limit(hal, "fz0", 2);
-	/* TX: the TAP checks nothing beyond lengths; frames are discarded. */
-	virtio_mmio_notify(t, VIRTIO_NET_TXQ);
-	virtio_mmio_backend_event(t);
-	/* RX: frames of varied sizes, some runts, into the hostile RX ring. */
-	for (unsigned i = 0; i < frames; i++) {
-		size_t len = ((size_t)(h[15] & 0x7f) * 71 * (i + 1)) % sizeof(frame);
+	if (racing && racer_start(racing))
+		racing = NULL;
+	for (unsigned turn = 0; turn < (racing ? 16u : 1u); turn++) {
+		/* TX: the TAP checks nothing beyond lengths; frames are discarded. */
+		virtio_mmio_notify(t, VIRTIO_NET_TXQ);
+		virtio_mmio_backend_event(t);
+		/* RX: frames of varied sizes, some runts, into the hostile RX ring. */
+		for (unsigned i = 0; i < frames; i++) {
+			size_t len = ((size_t)(h[15] & 0x7f) * 71 * (i + 1)) % sizeof(frame);
 
-		frame[0] = (uint8_t)i;
-		hal_mock_tap_inject(hal, "fz0", frame, len ? len : 1);
+			frame[0] = (uint8_t)i;
+			hal_mock_tap_inject(hal, "fz0", frame, len ? len : 1);
+		}
+		virtio_mmio_backend_event(t);
+		virtio_mmio_notify(t, VIRTIO_NET_RXQ);
+		virtio_mmio_backend_event(t);
+		while (hal_mock_tap_take(hal, "fz0", sink, sizeof(sink)) >= 0)
+			;
+		virtio_mmio_notify(t, VIRTIO_NET_TXQ);
 	}
-	virtio_mmio_backend_event(t);
-	virtio_mmio_notify(t, VIRTIO_NET_RXQ);
-	virtio_mmio_backend_event(t);
-	while (hal_mock_tap_take(hal, "fz0", sink, sizeof(sink)) >= 0)
-		;
-	virtio_mmio_notify(t, VIRTIO_NET_TXQ);
+	if (racing)
+		racer_stop(racing);
 	reg(t, VIRTIO_MMIO_STATUS, 0);
 }
 
@@ -132,7 +142,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (!hal->ops->tap_open(hal, "fz0", &cfg.tap)) {
 		if (!net_create(&mem, &cfg, NULL, &t)) {
-			drive(hal, t, data);
+			struct racer r = { .ram = ram, .len = RAM_SIZE, .regs = t, .script = data + HEADER,
+					   .script_len = body };
+
+			drive(hal, t, data, data[0] & 32 ? &r : NULL);
 			t->dev.ops->destroy(&t->dev);
 		}
 		cfg.tap->ops->close(cfg.tap);

@@ -6,7 +6,9 @@
  * the guest's RAM:
  *   [0]  queue sizes: log2 RX (low nibble), log2 TX (high nibble), mod 9
  *   [1]  bit0 EVENT_IDX, bit1 a host program connects, bit2 save+restore,
- *        bit3 host programs write data, bit4 they hang up, bit5 reset at the end
+ *        bit3 host programs write data, bit4 they hang up, bit5 reset at the end,
+ *        bit6 a racing guest (tests/virtio/racer.c, driven by the RAM bytes)
+ *        rewrites RAM and registers while the device is served, 16 turns
  *   [2..13] RX desc, avail, used, TX desc, avail, used (u16 each)
  *   [14..15] event queue desc (avail +0x100, used +0x200, 4 entries)
  * tests/fuzz/corpus/fuzz_vsock/ holds seeds with valid rings and packets
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "devices/virtio/vsock.h"
+#include "tests/virtio/racer.h"
 #include "vmm/log.h"
 
 #define RAM_SIZE (64u * 1024)
@@ -116,7 +119,7 @@ static void host_side(const uint8_t *h, int *fds, unsigned *n)
 	}
 }
 
-static void drive(struct virtio_mmio *t, const uint8_t *h)
+static void drive(struct virtio_mmio *t, const uint8_t *h, struct racer *racing)
 {
 	uint64_t f = VIRTIO_BIT(VIRTIO_F_VERSION_1) | ((h[1] & 1) ? VIRTIO_BIT(VIRTIO_F_EVENT_IDX) : 0);
 	uint32_t s = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
@@ -136,6 +139,8 @@ static void drive(struct virtio_mmio *t, const uint8_t *h)
 		    u16_at(h + 12));
 	setup_queue(t, VIRTIO_VSOCK_EVQ, 4, ev, (uint16_t)(ev + 0x100), (uint16_t)(ev + 0x200));
 	reg(t, VIRTIO_MMIO_STATUS, s | VIRTIO_STATUS_DRIVER_OK);
+	if (racing && racer_start(racing))
+		racing = NULL;
 	if (h[1] & 2) {
 		int c = unix_socket(uds, false);
 
@@ -144,11 +149,13 @@ static void drive(struct virtio_mmio *t, const uint8_t *h)
 			fds[n++] = c;
 		}
 	}
-	events(t);
-	virtio_mmio_notify(t, VIRTIO_VSOCK_TXQ);
-	host_side(h, fds, &n);
-	events(t);
-	virtio_mmio_notify(t, VIRTIO_VSOCK_RXQ);
+	for (unsigned turn = 0; turn < (racing ? 16u : 1u); turn++) {
+		events(t);
+		virtio_mmio_notify(t, VIRTIO_VSOCK_TXQ);
+		host_side(h, fds, &n);
+		events(t);
+		virtio_mmio_notify(t, VIRTIO_VSOCK_RXQ);
+	}
 	if (h[1] & 4) {
 		struct state_writer w;
 		struct state_reader r;
@@ -164,6 +171,8 @@ static void drive(struct virtio_mmio *t, const uint8_t *h)
 	virtio_mmio_notify(t, VIRTIO_VSOCK_EVQ);
 	virtio_mmio_notify(t, VIRTIO_VSOCK_TXQ);
 	events(t);
+	if (racing)
+		racer_stop(racing);
 	if (h[1] & 32)
 		reg(t, VIRTIO_MMIO_STATUS, 0);
 	for (unsigned i = 0; i < n; i++)
@@ -187,7 +196,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	guest_mem_init(&mem);
 	guest_mem_add_region(&mem, 0, RAM_SIZE, ram);
 	if (!vsock_create(&mem, &cfg, NULL, &t)) {
-		drive(t, data);
+		struct racer r = { .ram = ram, .len = RAM_SIZE, .regs = t, .script = data + HEADER, .script_len = body };
+
+		drive(t, data, data[1] & 64 ? &r : NULL);
 		t->dev.ops->destroy(&t->dev);
 	}
 	/* Connections the device made and dropped: accept and close. */

@@ -4,7 +4,8 @@ a register sequence that brings an rng device up and kicks it.
 
 Layout: 8-byte header, then 64 KiB of guest RAM, then (register mode only)
 6-byte ops. Header: [0] log2 queue size, [1] flags (1 event_idx, 2 indirect,
-4 used<<16, 0x80 register mode), [2:4] desc, [4:6] avail, [6:8] used."""
+4 used<<16, 0x40 racing guest, 0x80 register mode), [2:4] desc, [4:6] avail,
+[6:8] used."""
 import os
 import struct
 
@@ -40,7 +41,7 @@ def ring_seed(log2, flags, indirect):
     return hdr + bytes(ram)
 
 
-def reg_seed():
+def reg_seed(flags=0x80):
     ram = bytearray(RAM)
     desc(ram, DESC, 0, DATA, 64, 2, 0)
     struct.pack_into("<HHH", ram, AVAIL, 0, 1, 0)
@@ -53,7 +54,7 @@ def reg_seed():
     w(0x80, DESC), w(0x84, 0), w(0x90, AVAIL), w(0x94, 0), w(0xa0, USED), w(0xa4, 0)
     w(0x44, 1), w(0x70, 15), w(0x50, 0)
     w(0x800 | 0x60, 0), w(0x64, 1), w(0x800 | 0x100, 0)
-    hdr = struct.pack("<BBHHH", 4, 0x80, 0, 0, 0)
+    hdr = struct.pack("<BBHHH", 4, flags, 0, 0, 0)
     return hdr + bytes(ram) + b"".join(ops)
 
 
@@ -64,6 +65,10 @@ def main():
         "direct-eventidx-256": ring_seed(8, 1, False),
         "indirect-8": ring_seed(3, 2, True),
         "registers-rng": reg_seed(),
+        # 0x40: a racing guest rewrites RAM (and registers) meanwhile.
+        "race-direct-16": ring_seed(4, 0x40, False),
+        "race-indirect-8": ring_seed(3, 0x42, True),
+        "race-registers-rng": reg_seed(0xc0),
     }
     for name, blob in seeds.items():
         with open(os.path.join(OUT, name), "wb") as f:

@@ -70,6 +70,10 @@ def main():
                     hdr(CREDIT_UPDATE, buf_alloc=0)], 8 | 1),
         "restore-event": ([hdr(REQUEST), hdr(RW, ln=200) + data], 4 | 8),
         "reset": ([hdr(REQUEST)], 2 | 32),
+        # A racing guest rewrites RAM and registers while these are served.
+        "race-connect-rw": ([hdr(REQUEST), hdr(RW, ln=200) + data, hdr(CREDIT_REQUEST), hdr(RST)], 8 | 64),
+        "race-host-connect": ([hdr(RESPONSE, src_port=1, dst_port=0x40000000),
+                               hdr(RW, src_port=1, dst_port=0x40000000, ln=5) + b"hello"], 2 | 8 | 64),
     }
     for name, (packets, flags) in seeds.items():
         with open(os.path.join(OUT, name), "wb") as f:

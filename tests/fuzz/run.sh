@@ -11,7 +11,7 @@ lib_src=$(ls hal/*.c vmm/*.c devices/*.c devices/*/*.c boot/*.c snapshot/*.c 2>/
 for target in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$target" .c)
 	clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -pthread -fsanitize=fuzzer,address,undefined \
-		-o "$out/$name" "$target" $lib_src -ljansson -luring -lmicrohttpd
+		-o "$out/$name" "$target" tests/virtio/racer.c $lib_src -ljansson -luring -lmicrohttpd
 	mkdir -p "$out/corpus-$name"
 	cp -n tests/fuzz/corpus/"$name"/* "$out/corpus-$name"/ 2>/dev/null || true
 	echo "fuzz: $name for ${secs}s"
