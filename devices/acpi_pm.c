@@ -20,6 +20,7 @@
 struct acpi_pm {
 	struct device dev; /* first, so a struct device * converts back */
 	struct acpi_pm_config cfg;
+	struct log_limit log_limit; /* a guest may write the register in a loop */
 };
 
 static struct acpi_pm *to_acpi_pm(struct device *dev)
@@ -35,8 +36,8 @@ static void write_sleep_control(struct acpi_pm *s, uint8_t val)
 	if (!(val & SLP_EN))
 		return;
 	if (typ != s->cfg.s5_slp_typ) {
-		log_warn("acpi_pm: sleep type %u is not supported (only S5, type %u); ignored", typ,
-			 s->cfg.s5_slp_typ);
+		log_guest(&s->log_limit, LOG_WARN, "acpi_pm: sleep type %u is not supported (only S5, type %u); ignored",
+			  typ, s->cfg.s5_slp_typ);
 		return;
 	}
 	log_info("acpi_pm: guest entered S5, powering off");

@@ -15,6 +15,7 @@ struct pvpanic {
 	struct device dev; /* first, so a struct device * converts back */
 	struct pvpanic_config cfg;
 	uint8_t seen; /* events written so far (supported bits only) */
+	struct log_limit log_limit; /* a guest may write the register in a loop */
 };
 
 static struct pvpanic *to_pvpanic(struct device *dev)
@@ -46,10 +47,10 @@ static void pvpanic_write(struct device *dev, uint64_t offset, const uint8_t *da
 		return;
 	s->seen |= ev;
 	if (!(ev & PVPANIC_PANICKED)) {
-		log_warn("pvpanic: guest panicked; its crash kernel will handle it");
+		log_guest(&s->log_limit, LOG_WARN, "pvpanic: guest panicked; its crash kernel will handle it");
 		return;
 	}
-	log_error("pvpanic: guest panicked (events 0x%x)", ev);
+	log_guest(&s->log_limit, LOG_ERROR, "pvpanic: guest panicked (events 0x%x)", ev);
 	if (s->cfg.on_panic)
 		s->cfg.on_panic(s->cfg.opaque, ev);
 }

@@ -278,3 +278,52 @@ void log_write_at(enum log_level level, const char *func, const char *file, int 
 	log_vwrite(level, func, file, line, fmt, ap);
 	va_end(ap);
 }
+
+#define NS_PER_S 1000000000ull
+
+bool log_limit_allow(struct log_limit *l, uint64_t now_ns, unsigned *held)
+{
+	if (!l->refilled_ns) {
+		l->refilled_ns = now_ns ? now_ns : 1;
+		l->tokens = LOG_LIMIT_BURST;
+	} else if (now_ns > l->refilled_ns) {
+		uint64_t secs = (now_ns - l->refilled_ns) / NS_PER_S;
+
+		if (secs) {
+			l->tokens = secs >= LOG_LIMIT_BURST - l->tokens ? LOG_LIMIT_BURST : l->tokens + (unsigned)secs;
+			l->refilled_ns += secs * NS_PER_S;
+		}
+	}
+	*held = 0;
+	if (!l->tokens) {
+		l->held++;
+		return false;
+	}
+	l->tokens--;
+	*held = l->held;
+	l->held = 0;
+	return true;
+}
+
+void log_limited_at(struct log_limit *l, enum log_level level, const char *func, const char *file, int line,
+		    const char *fmt, ...)
+{
+	struct timespec ts;
+	char msg[LOG_LINE_MAX];
+	unsigned held;
+	va_list ap;
+
+	/* A line nobody would see spends nothing. */
+	if (level > log_get_level())
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (!log_limit_allow(l, (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec, &held))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (held)
+		log_write_at(level, func, file, line, "%s (%u more like it held back)", msg, held);
+	else
+		log_write_at(level, func, file, line, "%s", msg);
+}

@@ -49,6 +49,26 @@ void log_write_at(enum log_level level, const char *func, const char *file, int 
 #define log_debug(...) log_write_at(LOG_DEBUG, __func__, __FILE__, __LINE__, __VA_ARGS__)
 #define log_trace(...) log_write_at(LOG_TRACE, __func__, __FILE__, __LINE__, __VA_ARGS__)
 
+/* Lines a guest can trigger at will (a broken ring, a register written
+ * out of turn, a panic): a guest that repeats one mistake in a loop must
+ * not fill the host's disk or drown the VMM's own lines. Each source (a
+ * device) keeps one log_limit: a burst of LOG_LIMIT_BURST lines, then one
+ * a second; lines held back are counted, and the next line written says
+ * how many. Zero-initialised it starts full. Not locked: each source uses
+ * it under its own lock. */
+#define LOG_LIMIT_BURST 10
+struct log_limit {
+	uint64_t refilled_ns; /* CLOCK_MONOTONIC of the last refill; 0: never used */
+	unsigned tokens;
+	unsigned held;
+};
+/* Whether one more line may be written at now_ns; *held gets the lines
+ * held back since the last one written (reset once said). */
+bool log_limit_allow(struct log_limit *l, uint64_t now_ns, unsigned *held);
+void log_limited_at(struct log_limit *l, enum log_level level, const char *func, const char *file, int line,
+		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+#define log_guest(l, level, ...) log_limited_at(l, level, __func__, __FILE__, __LINE__, __VA_ARGS__)
+
 /* Firecracker's logger (PUT /logger, --log-path).
  *
  * Until log_configure() is called, lines keep ember's own format on stderr

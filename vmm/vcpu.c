@@ -165,16 +165,15 @@ static void vcpu_handle_mmio(struct vcpu *vcpu, const struct hal_exit *exit)
 	int ret;
 
 	if (exit->mmio.len > 8) {
-		log_warn("vCPU %u: MMIO access of %u bytes at 0x%llx ignored", vcpu->id, exit->mmio.len,
-			 (unsigned long long)exit->mmio.addr);
+		log_guest(&vcpu->log_limit, LOG_WARN, "vCPU %u: MMIO access of %u bytes at 0x%llx ignored", vcpu->id,
+			  exit->mmio.len, (unsigned long long)exit->mmio.addr);
 		return;
 	}
 	ret = exit->mmio.write ? bus_write(bus, exit->mmio.addr, exit->mmio.data, exit->mmio.len)
 			       : bus_read(bus, exit->mmio.addr, exit->mmio.data, exit->mmio.len);
 	if (ret)
-		log_debug("vCPU %u: unhandled MMIO %s of %u bytes at 0x%llx", vcpu->id,
-			  exit->mmio.write ? "write" : "read", exit->mmio.len,
-			  (unsigned long long)exit->mmio.addr);
+		log_guest(&vcpu->log_limit, LOG_DEBUG, "vCPU %u: unhandled MMIO %s of %u bytes at 0x%llx", vcpu->id,
+			  exit->mmio.write ? "write" : "read", exit->mmio.len, (unsigned long long)exit->mmio.addr);
 }
 
 static enum vcpu_action vcpu_fail(struct vcpu *vcpu, const char *what)

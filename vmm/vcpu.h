@@ -9,9 +9,10 @@
 
 #include "boot/loader.h"
 #include "hal/hal.h"
-#include "vmm/exit_sites.h"
 #include "vmm/cpu_template.h"
 #include "vmm/cpuid.h"
+#include "vmm/exit_sites.h"
+#include "vmm/log.h"
 
 struct vm;
 
@@ -31,6 +32,7 @@ struct vcpu {
 	uint64_t exit_counts[HAL_EXIT_UNKNOWN + 1];
 	uint64_t exit_dirs[VCPU_EXIT_DIRS];
 	struct exit_sites exit_sites;
+	struct log_limit log_limit; /* lines the guest's own accesses cause */
 };
 
 enum vcpu_action { VCPU_CONTINUE, VCPU_STOP };

@@ -37,7 +37,7 @@ void virtio_mmio_fail(struct virtio_mmio *t, const char *why)
 {
 	if (t->status & VIRTIO_STATUS_NEEDS_RESET)
 		return;
-	log_error("%s: %s; the device needs a reset", t->ops->kind, why);
+	log_guest(&t->log_limit, LOG_ERROR, "%s: %s; the device needs a reset", t->ops->kind, why);
 	t->status |= VIRTIO_STATUS_NEEDS_RESET;
 	raise_interrupt(t, VIRTIO_INT_CONFIG);
 }
@@ -151,8 +151,8 @@ static void write_status(struct virtio_mmio *t, uint32_t v)
 		return;
 	}
 	if ((v & old) != old) {
-		log_warn("%s: driver cleared status bits (0x%x -> 0x%x) without a reset; ignored", t->ops->kind,
-			 old, v);
+		log_guest(&t->log_limit, LOG_WARN,
+			  "%s: driver cleared status bits (0x%x -> 0x%x) without a reset; ignored", t->ops->kind, old, v);
 		return;
 	}
 	if ((v & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
@@ -160,9 +160,10 @@ static void write_status(struct virtio_mmio *t, uint32_t v)
 
 		if (extra || !(t->driver_features & VIRTIO_BIT(VIRTIO_F_VERSION_1))) {
 			/* The driver reads FEATURES_OK back and gives up. */
-			log_warn("%s: refusing driver features 0x%llx (unoffered 0x%llx, VERSION_1 %s)", t->ops->kind,
-				 (unsigned long long)t->driver_features, (unsigned long long)extra,
-				 virtio_mmio_has_feature(t, VIRTIO_F_VERSION_1) ? "on" : "off");
+			log_guest(&t->log_limit, LOG_WARN,
+				  "%s: refusing driver features 0x%llx (unoffered 0x%llx, VERSION_1 %s)", t->ops->kind,
+				  (unsigned long long)t->driver_features, (unsigned long long)extra,
+				  virtio_mmio_has_feature(t, VIRTIO_F_VERSION_1) ? "on" : "off");
 			v &= ~VIRTIO_STATUS_FEATURES_OK;
 		} else {
 			for (unsigned i = 0; i < t->nr_queues; i++) {
@@ -217,8 +218,8 @@ static void write_queue_register(struct virtio_mmio *t, uint64_t off, uint32_t v
 		return;
 	}
 	if (q->ready || !(t->status & VIRTIO_STATUS_FEATURES_OK)) {
-		log_warn("%s: queue %u register 0x%llx written while %s; ignored", t->ops->kind, t->queue_sel,
-			 (unsigned long long)off, q->ready ? "live" : "features are not negotiated");
+		log_guest(&t->log_limit, LOG_WARN, "%s: queue %u register 0x%llx written while %s; ignored", t->ops->kind,
+			  t->queue_sel, (unsigned long long)off, q->ready ? "live" : "features are not negotiated");
 		return;
 	}
 	switch (off) {
@@ -295,8 +296,8 @@ static void mmio_write(struct device *dev, uint64_t off, const uint8_t *data, ui
 		return;
 	}
 	if (len != 4 || (off & 3)) {
-		log_warn("%s: %u-byte write at register 0x%llx ignored (registers are 32-bit)", t->ops->kind, len,
-			 (unsigned long long)off);
+		log_guest(&t->log_limit, LOG_WARN, "%s: %u-byte write at register 0x%llx ignored (registers are 32-bit)",
+			  t->ops->kind, len, (unsigned long long)off);
 		return;
 	}
 	memcpy(&v, data, 4);

@@ -16,6 +16,7 @@
 #include "devices/device.h"
 #include "devices/virtio/queue.h"
 #include "devices/virtio/virtio.h"
+#include "vmm/log.h"
 
 #define VIRTIO_MMIO_MAGIC 0x74726976u /* "virt" */
 #define VIRTIO_MMIO_VERSION 2u
@@ -119,6 +120,7 @@ struct virtio_mmio {
 	struct virtq queues[VIRTIO_MAX_QUEUES];
 	uint64_t requests; /* chains served, for statistics */
 	unsigned budget[VIRTIO_MAX_QUEUES]; /* chains left this turn */
+	struct log_limit log_limit; /* what the driver's mistakes may write to the log */
 };
 
 /* `features` are the backend's; VERSION_1 is always added. */

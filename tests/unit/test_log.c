@@ -72,6 +72,59 @@ static void test_lines_filtered_by_level(void **state)
 	log_set_level(LOG_WARN);
 }
 
+/* Lines a guest can trigger at will: a burst of LOG_LIMIT_BURST, then one
+ * a second; what was held back is counted and said by the next line. */
+static void test_limit_burst_then_one_a_second(void **state)
+{
+	struct log_limit l = { 0 };
+	uint64_t t = 5000000000ull;
+	unsigned held = 99;
+
+	(void)state;
+	for (unsigned i = 0; i < LOG_LIMIT_BURST; i++) {
+		assert_true(log_limit_allow(&l, t, &held));
+		assert_int_equal(held, 0);
+	}
+	for (unsigned i = 0; i < 1000; i++)
+		assert_false(log_limit_allow(&l, t + i * 1000, &held));
+	assert_false(log_limit_allow(&l, t + 999999999ull, &held));
+	assert_true(log_limit_allow(&l, t + 1000000000ull, &held));
+	assert_int_equal(held, 1001);
+	assert_false(log_limit_allow(&l, t + 1500000000ull, &held));
+	/* A quiet minute refills the burst, no more. */
+	for (unsigned i = 0; i < LOG_LIMIT_BURST; i++)
+		assert_true(log_limit_allow(&l, t + 61000000000ull, &held));
+	assert_false(log_limit_allow(&l, t + 61000000000ull, &held));
+}
+
+static void test_guest_lines_are_limited(void **state)
+{
+	int fds[2];
+	char buf[16384] = { 0 };
+	struct log_limit l = { 0 };
+	unsigned lines = 0;
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	log_set_fd(fds[1]);
+	for (unsigned i = 0; i < 5000; i++)
+		log_guest(&l, LOG_ERROR, "device %u broken", i);
+	/* Below the level: nothing written, nothing spent. */
+	log_guest(&l, LOG_DEBUG, "hidden");
+	log_set_fd(STDERR_FILENO);
+	close(fds[1]);
+	n = read(fds[0], buf, sizeof(buf) - 1);
+	close(fds[0]);
+	assert_true(n > 0);
+	for (char *p = buf; (p = strchr(p, '\n')); p++)
+		lines++;
+	assert_int_equal(lines, LOG_LIMIT_BURST);
+	assert_non_null(strstr(buf, "device 0 broken"));
+	assert_null(strstr(buf, "hidden"));
+	assert_null(strstr(buf, "device 4999"));
+}
+
 static void test_long_line_is_truncated_whole(void **state)
 {
 	int fds[2];
@@ -506,6 +559,8 @@ int main(void)
 		cmocka_unit_test(test_err_set_and_wrap),
 		cmocka_unit_test(test_level_parse_and_names),
 		cmocka_unit_test(test_lines_filtered_by_level),
+		cmocka_unit_test(test_limit_burst_then_one_a_second),
+		cmocka_unit_test(test_guest_lines_are_limited),
 		cmocka_unit_test(test_long_line_is_truncated_whole),
 		cmocka_unit_test_setup_teardown(test_fc_format_plain, fresh_logger, restore_logger),
 		cmocka_unit_test_setup_teardown(test_fc_format_level_origin_and_id, fresh_logger, restore_logger),

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -282,6 +283,38 @@ static void test_bad_queue_layout_needs_reset(void **state)
 	assert_non_null(strstr(err_last(), "descriptor ring"));
 }
 
+/* A driver that breaks its device, resets it and breaks it again in a
+ * loop gets LOG_LIMIT_BURST lines into the host's log, not one per round
+ * (a guest could fill the host's disk); it still gets NEEDS_RESET each
+ * time. */
+static void test_a_failure_loop_is_logged_a_burst_only(void **state)
+{
+	struct fx *fx = *state;
+	char buf[16384] = { 0 };
+	unsigned lines = 0, broken = 0;
+	int fds[2];
+
+	assert_int_equal(pipe(fds), 0);
+	log_set_fd(fds[1]);
+	for (unsigned i = 0; i < 1000; i++) {
+		mmio_driver_write(fx->t, VIRTIO_MMIO_STATUS, 0);
+		mmio_driver_negotiate(fx->t, V1);
+		mmio_driver_write(fx->t, VIRTIO_MMIO_QUEUE_NUM, 16);
+		mmio_driver_write(fx->t, VIRTIO_MMIO_QUEUE_DESC_LOW, 0xfffff000);
+		mmio_driver_write(fx->t, VIRTIO_MMIO_QUEUE_READY, 1);
+		broken += (mmio_driver_read(fx->t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET) != 0;
+	}
+	log_set_fd(STDERR_FILENO);
+	close(fds[1]);
+	assert_true(read(fds[0], buf, sizeof(buf) - 1) > 0);
+	close(fds[0]);
+	for (char *p = buf; (p = strchr(p, '\n')); p++)
+		lines++;
+	assert_int_equal(broken, 1000);
+	assert_int_equal(lines, LOG_LIMIT_BURST);
+	assert_non_null(strstr(buf, "the device needs a reset"));
+}
+
 static void test_echo_end_to_end_with_interrupt_ack(void **state)
 {
 	struct fx *fx = *state;
@@ -493,6 +526,7 @@ static void test_init_rejects_bad_shapes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_a_failure_loop_is_logged_a_burst_only, setup, teardown),
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_identity_registers),
 		T(test_narrow_register_access_is_ignored),
