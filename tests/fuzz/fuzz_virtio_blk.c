@@ -74,7 +74,7 @@ static void turn(struct virtio_mmio *t)
 
 	virtio_mmio_notify(t, 0);
 	if (p.fd >= 0)
-		poll(&p, 1, 1);
+		poll(&p, 1, 0);
 	virtio_mmio_backend_event(t);
 }
 

@@ -106,6 +106,7 @@ void put_bytes(const char *s, size_t n);
 /* Report one check. `fmt` describes the failure and is only printed then. */
 int check(int ok, const char *name, const char *fmt, ...);
 __attribute__((noreturn)) void finish(void); /* "DONE p/t", reset, halt */
+void report_done(void);                        /* "DONE p/t" only */
 __attribute__((noreturn)) void reset_and_halt(void);
 
 /* ---- command line ---- */

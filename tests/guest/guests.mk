@@ -8,6 +8,7 @@
 #          $(GUEST_OUT)/bz_guest.bin     bzImage-shaped, 64-bit boot protocol
 #          $(GUEST_OUT)/elf64_guest.elf  ELF64 without the PVH note
 #          $(GUEST_OUT)/qemu_shim.elf    PVH loader shim for the QEMU self-test
+#          $(GUEST_OUT)/hostile_guest.elf PVH, attacks every virtio device
 # Targets: guests (all of the above), guests-check (structure checks on the
 #          host, no KVM), guests-qemu (boot them under QEMU TCG, no KVM).
 # GUEST_IMAGES lists the three test guests for other rules to depend on.
@@ -29,7 +30,7 @@ GUEST_HDRS := $(GUEST_SRC)/guest.h
 GUEST_IMAGES := $(GUEST_OUT)/pvh_guest.elf $(GUEST_OUT)/bz_guest.bin $(GUEST_OUT)/elf64_guest.elf
 
 .PHONY: guests guests-check guests-qemu
-guests: $(GUEST_IMAGES) $(GUEST_OUT)/qemu_shim.elf $(GUEST_OUT)/spin_guest.elf
+guests: $(GUEST_IMAGES) $(GUEST_OUT)/qemu_shim.elf $(GUEST_OUT)/spin_guest.elf $(GUEST_OUT)/hostile_guest.elf
 
 $(GUEST_OUT)/%.o: $(GUEST_SRC)/%.c $(GUEST_HDRS) $(GUEST_SRC)/guests.mk
 	@mkdir -p $(dir $@)
@@ -75,6 +76,11 @@ guests-check: guests
 
 guests-qemu: guests
 	@$(GUEST_SRC)/../integration/run_guests.sh --qemu $(BUILD)
+
+# Attacks every virtio device from inside (PVH, at 1 MiB): the hostile-guest test.
+$(GUEST_OUT)/hostile_guest.elf: $(addprefix $(GUEST_OUT)/,pvh_entry.o hostile_main.o lib.o) $(GUEST_SRC)/guest.ld
+	$(GUEST_CC) $(GUEST_LDFLAGS) -Wl,--build-id=none -Wl,--defsym=IMAGE_BASE=0x100000 -Wl,-e,pvh_entry \
+		-T $(GUEST_SRC)/guest.ld -o $@ $(filter %.o,$^)
 
 # Parks in HLT forever: the SIGTERM shutdown test.
 $(GUEST_OUT)/spin_guest.elf: $(GUEST_OUT)/spin.o $(GUEST_SRC)/guest.ld

@@ -148,9 +148,14 @@ void reset_and_halt(void)
 		__asm__ volatile("cli; hlt");
 }
 
-void finish(void)
+void report_done(void)
 {
 	pr("DONE %u/%u\n", n_pass, n_total);
+}
+
+void finish(void)
+{
+	report_done();
 	reset_and_halt();
 }
 

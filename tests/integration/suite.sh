@@ -7,7 +7,8 @@ build=${1:-build}
 echo "integration: $(uname -r), /dev/kvm $( [ -c /dev/kvm ] && echo present || echo MISSING )"
 log=$(mktemp /tmp/ember-suite.XXXXXX)
 status=0
-for t in tests/integration/run_guests.sh tests/integration/test_signals.sh tests/integration/test_linux.sh \
+for t in tests/integration/run_guests.sh tests/integration/test_signals.sh tests/integration/test_hostile.sh \
+	tests/integration/test_linux.sh \
 	tests/integration/test_virtio.sh tests/integration/test_api.sh tests/integration/test_net.sh \
 	tests/integration/test_vsock.sh tests/integration/test_snapshot.sh tests/integration/test_sandbox.sh tests/integration/test_jailer.sh; do
 	"$t" "$build" 2>&1 | tee -a "$log"
