@@ -10,6 +10,7 @@
 
 #include "devices/virtio/queue.h"
 #include "devices/virtio/rng.h"
+#include "tests/fuzz/fuzz_mmio.h"
 #include "tests/virtio/racer.h"
 #include "vmm/log.h"
 
@@ -105,11 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < HEADER)
 		return 0;
-	body = size - HEADER < RAM_SIZE ? size - HEADER : RAM_SIZE;
-	memset(ram, 0, sizeof(ram));
-	memcpy(ram, data + HEADER, body);
-	guest_mem_init(&mem);
-	guest_mem_add_region(&mem, 0, RAM_SIZE, ram);
+	body = fuzz_load_ram(ram, RAM_SIZE, data, size, HEADER, &mem);
 	struct racer r = { .ram = ram, .len = RAM_SIZE, .script = data + HEADER, .script_len = body };
 	struct racer *racing = data[1] & 0x40 ? &r : NULL;
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "devices/virtio/blk.h"
+#include "tests/fuzz/fuzz_mmio.h"
 #include "tests/virtio/racer.h"
 #include "vmm/log.h"
 
@@ -30,41 +31,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static uint8_t ram[RAM_SIZE] __attribute__((aligned(4096)));
 static int disk = -1;
 
-static void reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
-{
-	pthread_mutex_lock(&t->dev.lock);
-	t->dev.ops->write(&t->dev, off, (const uint8_t *)&v, 4);
-	pthread_mutex_unlock(&t->dev.lock);
-}
-
-static uint16_t u16_at(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return v;
-}
-
 static void bring_up(struct virtio_mmio *t, const uint8_t *h)
 {
 	uint64_t f = VIRTIO_BIT(VIRTIO_F_VERSION_1) | (h[1] & 1 ? VIRTIO_BIT(VIRTIO_F_EVENT_IDX) : 0) |
 		     (h[1] & 2 ? VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) : 0);
-	uint32_t s = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
+	uint32_t s = fuzz_negotiate(t, f);
 
-	reg(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-	reg(t, VIRTIO_MMIO_STATUS, s);
-	reg(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	reg(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
-	reg(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	reg(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
-	reg(t, VIRTIO_MMIO_STATUS, s |= VIRTIO_STATUS_FEATURES_OK);
-	reg(t, VIRTIO_MMIO_QUEUE_SEL, 0);
-	reg(t, VIRTIO_MMIO_QUEUE_NUM, 1u << (h[0] % 9));
-	reg(t, VIRTIO_MMIO_QUEUE_DESC_LOW, u16_at(h + 2));
-	reg(t, VIRTIO_MMIO_QUEUE_DRIVER_LOW, u16_at(h + 4));
-	reg(t, VIRTIO_MMIO_QUEUE_DEVICE_LOW, u16_at(h + 6));
-	reg(t, VIRTIO_MMIO_QUEUE_READY, 1);
-	reg(t, VIRTIO_MMIO_STATUS, s | VIRTIO_STATUS_DRIVER_OK);
+	fuzz_setup_queue(t, 0, 1u << (h[0] % 9), fuzz_u16(h + 2), fuzz_u16(h + 4), fuzz_u16(h + 6));
+	fuzz_reg(t, VIRTIO_MMIO_STATUS, s | VIRTIO_STATUS_DRIVER_OK);
 }
 
 /* One event-loop turn: the kick, then whatever io_uring completed. */
@@ -90,19 +64,11 @@ static void drive(struct virtio_mmio *t, const uint8_t *h, struct racer *racing)
 	if (racing)
 		racer_stop(racing);
 	if (h[1] & 32) {
-		struct state_writer w;
-		struct state_reader r;
-
-		state_writer_init(&w);
-		if (!t->dev.ops->save(&t->dev, &w)) {
-			state_reader_init(&r, w.buf, w.len);
-			t->dev.ops->restore(&t->dev, &r);
-		}
-		state_writer_free(&w);
+		fuzz_save_restore(t);
 		turn(t);
 	}
 	if (h[1] & 64)
-		reg(t, VIRTIO_MMIO_STATUS, 0);
+		fuzz_reg(t, VIRTIO_MMIO_STATUS, 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -121,11 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < HEADER)
 		return 0;
-	body = size - HEADER < RAM_SIZE ? size - HEADER : RAM_SIZE;
-	memset(ram, 0, sizeof(ram));
-	memcpy(ram, data + HEADER, body);
-	guest_mem_init(&mem);
-	guest_mem_add_region(&mem, 0, RAM_SIZE, ram);
+	body = fuzz_load_ram(ram, RAM_SIZE, data, size, HEADER, &mem);
 	cfg.fd = dup(disk);
 	cfg.read_only = data[1] & 8;
 	cfg.sync_io = data[1] & 4;

@@ -17,6 +17,7 @@
 
 #include "devices/virtio/net.h"
 #include "hal/mock.h"
+#include "tests/fuzz/fuzz_mmio.h"
 #include "tests/virtio/racer.h"
 #include "vmm/log.h"
 
@@ -28,29 +29,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static uint8_t ram[RAM_SIZE] __attribute__((aligned(4096)));
 static uint8_t frame[VIRTIO_NET_HDR_LEN + 9000];
 
-static void reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
-{
-	pthread_mutex_lock(&t->dev.lock);
-	t->dev.ops->write(&t->dev, off, (const uint8_t *)&v, 4);
-	pthread_mutex_unlock(&t->dev.lock);
-}
 
-static uint16_t u16_at(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return v;
-}
 
 static void setup_queue(struct virtio_mmio *t, unsigned q, unsigned log2, const uint8_t *addrs)
 {
-	reg(t, VIRTIO_MMIO_QUEUE_SEL, q);
-	reg(t, VIRTIO_MMIO_QUEUE_NUM, 1u << (log2 % 9));
-	reg(t, VIRTIO_MMIO_QUEUE_DESC_LOW, u16_at(addrs));
-	reg(t, VIRTIO_MMIO_QUEUE_DRIVER_LOW, u16_at(addrs + 2));
-	reg(t, VIRTIO_MMIO_QUEUE_DEVICE_LOW, u16_at(addrs + 4));
-	reg(t, VIRTIO_MMIO_QUEUE_READY, 1);
+	fuzz_setup_queue(t, q, 1u << (log2 % 9), fuzz_u16(addrs), fuzz_u16(addrs + 2), fuzz_u16(addrs + 4));
 }
 
 static uint64_t features_of(uint8_t h)
@@ -75,20 +58,14 @@ static uint64_t features_of(uint8_t h)
 static void drive(struct hal *hal, struct virtio_mmio *t, const uint8_t *h, struct racer *racing)
 {
 	uint64_t f = features_of(h[0]);
-	uint32_t s = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
+	uint32_t s;
 	unsigned frames = h[14] % 32;
 	uint8_t sink[64];
 
-	reg(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-	reg(t, VIRTIO_MMIO_STATUS, s);
-	reg(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	reg(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
-	reg(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	reg(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
-	reg(t, VIRTIO_MMIO_STATUS, s |= VIRTIO_STATUS_FEATURES_OK);
+	s = fuzz_negotiate(t, f);
 	setup_queue(t, VIRTIO_NET_RXQ, h[1] & 15, h + 2);
 	setup_queue(t, VIRTIO_NET_TXQ, h[1] >> 4, h + 8);
-	reg(t, VIRTIO_MMIO_STATUS, s | VIRTIO_STATUS_DRIVER_OK);
+	fuzz_reg(t, VIRTIO_MMIO_STATUS, s | VIRTIO_STATUS_DRIVER_OK);
 	if (h[15] & 0x80)
 		hal_mock_tap_set_tx_limit(hal, "fz0", 2);
 	if (racing && racer_start(racing))
@@ -113,7 +90,7 @@ static void drive(struct hal *hal, struct virtio_mmio *t, const uint8_t *h, stru
 	}
 	if (racing)
 		racer_stop(racing);
-	reg(t, VIRTIO_MMIO_STATUS, 0);
+	fuzz_reg(t, VIRTIO_MMIO_STATUS, 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -133,11 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < HEADER)
 		return 0;
-	body = size - HEADER < RAM_SIZE ? size - HEADER : RAM_SIZE;
-	memset(ram, 0, sizeof(ram));
-	memcpy(ram, data + HEADER, body);
-	guest_mem_init(&mem);
-	guest_mem_add_region(&mem, 0, RAM_SIZE, ram);
+	body = fuzz_load_ram(ram, RAM_SIZE, data, size, HEADER, &mem);
 	if (hal_mock_create(&hal))
 		return 0;
 	if (!hal->ops->tap_open(hal, "fz0", &cfg.tap)) {

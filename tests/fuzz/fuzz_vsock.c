@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "devices/virtio/vsock.h"
+#include "tests/fuzz/fuzz_mmio.h"
 #include "tests/virtio/racer.h"
 #include "vmm/log.h"
 
@@ -35,31 +36,8 @@ static uint8_t ram[RAM_SIZE] __attribute__((aligned(4096)));
 static char uds[128];
 static int port1 = -1;
 
-static void reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
-{
-	pthread_mutex_lock(&t->dev.lock);
-	t->dev.ops->write(&t->dev, off, (const uint8_t *)&v, 4);
-	pthread_mutex_unlock(&t->dev.lock);
-}
 
-static uint16_t u16_at(const uint8_t *p)
-{
-	uint16_t v;
 
-	memcpy(&v, p, 2);
-	return v;
-}
-
-static void setup_queue(struct virtio_mmio *t, unsigned q, unsigned num, uint16_t desc, uint16_t avail,
-			uint16_t used)
-{
-	reg(t, VIRTIO_MMIO_QUEUE_SEL, q);
-	reg(t, VIRTIO_MMIO_QUEUE_NUM, num);
-	reg(t, VIRTIO_MMIO_QUEUE_DESC_LOW, desc);
-	reg(t, VIRTIO_MMIO_QUEUE_DRIVER_LOW, avail);
-	reg(t, VIRTIO_MMIO_QUEUE_DEVICE_LOW, used);
-	reg(t, VIRTIO_MMIO_QUEUE_READY, 1);
-}
 
 static int unix_socket(const char *path, bool do_listen)
 {
@@ -122,23 +100,17 @@ static void host_side(const uint8_t *h, int *fds, unsigned *n)
 static void drive(struct virtio_mmio *t, const uint8_t *h, struct racer *racing)
 {
 	uint64_t f = VIRTIO_BIT(VIRTIO_F_VERSION_1) | ((h[1] & 1) ? VIRTIO_BIT(VIRTIO_F_EVENT_IDX) : 0);
-	uint32_t s = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
-	uint16_t ev = u16_at(h + 14);
+	uint32_t s;
+	uint16_t ev = fuzz_u16(h + 14);
 	int fds[MAX_HOST];
 	unsigned n = 0;
 
-	reg(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-	reg(t, VIRTIO_MMIO_STATUS, s);
-	reg(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	reg(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
-	reg(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	reg(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
-	reg(t, VIRTIO_MMIO_STATUS, s |= VIRTIO_STATUS_FEATURES_OK);
-	setup_queue(t, VIRTIO_VSOCK_RXQ, 1u << ((h[0] & 15) % 9), u16_at(h + 2), u16_at(h + 4), u16_at(h + 6));
-	setup_queue(t, VIRTIO_VSOCK_TXQ, 1u << ((h[0] >> 4) % 9), u16_at(h + 8), u16_at(h + 10),
-		    u16_at(h + 12));
-	setup_queue(t, VIRTIO_VSOCK_EVQ, 4, ev, (uint16_t)(ev + 0x100), (uint16_t)(ev + 0x200));
-	reg(t, VIRTIO_MMIO_STATUS, s | VIRTIO_STATUS_DRIVER_OK);
+	s = fuzz_negotiate(t, f);
+	fuzz_setup_queue(t, VIRTIO_VSOCK_RXQ, 1u << ((h[0] & 15) % 9), fuzz_u16(h + 2), fuzz_u16(h + 4), fuzz_u16(h + 6));
+	fuzz_setup_queue(t, VIRTIO_VSOCK_TXQ, 1u << ((h[0] >> 4) % 9), fuzz_u16(h + 8), fuzz_u16(h + 10),
+		    fuzz_u16(h + 12));
+	fuzz_setup_queue(t, VIRTIO_VSOCK_EVQ, 4, ev, (uint16_t)(ev + 0x100), (uint16_t)(ev + 0x200));
+	fuzz_reg(t, VIRTIO_MMIO_STATUS, s | VIRTIO_STATUS_DRIVER_OK);
 	if (racing && racer_start(racing))
 		racing = NULL;
 	if (h[1] & 2) {
@@ -156,17 +128,8 @@ static void drive(struct virtio_mmio *t, const uint8_t *h, struct racer *racing)
 		events(t);
 		virtio_mmio_notify(t, VIRTIO_VSOCK_RXQ);
 	}
-	if (h[1] & 4) {
-		struct state_writer w;
-		struct state_reader r;
-
-		state_writer_init(&w);
-		if (!t->dev.ops->save(&t->dev, &w)) {
-			state_reader_init(&r, w.buf, w.len);
-			t->dev.ops->restore(&t->dev, &r);
-		}
-		state_writer_free(&w);
-	}
+	if (h[1] & 4)
+		fuzz_save_restore(t);
 	events(t);
 	virtio_mmio_notify(t, VIRTIO_VSOCK_EVQ);
 	virtio_mmio_notify(t, VIRTIO_VSOCK_TXQ);
@@ -174,7 +137,7 @@ static void drive(struct virtio_mmio *t, const uint8_t *h, struct racer *racing)
 	if (racing)
 		racer_stop(racing);
 	if (h[1] & 32)
-		reg(t, VIRTIO_MMIO_STATUS, 0);
+		fuzz_reg(t, VIRTIO_MMIO_STATUS, 0);
 	for (unsigned i = 0; i < n; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -190,11 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < HEADER || !once())
 		return 0;
-	body = size - HEADER < RAM_SIZE ? size - HEADER : RAM_SIZE;
-	memset(ram, 0, sizeof(ram));
-	memcpy(ram, data + HEADER, body);
-	guest_mem_init(&mem);
-	guest_mem_add_region(&mem, 0, RAM_SIZE, ram);
+	body = fuzz_load_ram(ram, RAM_SIZE, data, size, HEADER, &mem);
 	if (!vsock_create(&mem, &cfg, NULL, &t)) {
 		struct racer r = { .ram = ram, .len = RAM_SIZE, .regs = t, .script = data + HEADER, .script_len = body };
 

@@ -100,7 +100,7 @@ uint64_t racer_stop(struct racer *r)
 	return atomic_load(&r->steps);
 }
 
-static bool within_bound(struct virtio_mmio *t)
+bool racer_within_bound(struct virtio_mmio *t)
 {
 	bool ok = true;
 
@@ -118,7 +118,7 @@ bool racer_serve(struct racer *r, struct virtio_mmio *t, unsigned turns, uint64_
 			virtio_mmio_notify(t, q);
 		sched_yield();
 		virtio_mmio_backend_event(t);
-		if (!within_bound(t))
+		if (!racer_within_bound(t))
 			return false;
 		sched_yield();
 	}

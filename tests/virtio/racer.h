@@ -37,6 +37,9 @@ int racer_start(struct racer *r);
 uint64_t racer_steps(struct racer *r);
 /* Stops and joins it; returns the number of steps it made. */
 uint64_t racer_stop(struct racer *r);
+/* Whether every queue of t holds at most its size in chains (takes the
+ * device lock): the walker's bound. */
+bool racer_within_bound(struct virtio_mmio *t);
 /* Serves t as the event loop does (each queue's notify, the backend's
  * event, then a yield, as the loop waits between turns) for at least
  * `turns` turns and until the racer has made `steps` steps (at most a
