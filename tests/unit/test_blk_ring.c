@@ -125,12 +125,31 @@ static void test_nothing_registers_once_it_runs(void **state)
 	assert_int_equal(io_uring_unregister_eventfd(&fx->ring), -EACCES);
 }
 
+/* Failures say which step and leave nothing open. */
+static void test_failures_name_the_step(void **state)
+{
+	struct io_uring ring;
+	int efd = eventfd(0, EFD_CLOEXEC);
+
+	(void)state;
+	assert_true(efd >= 0);
+	assert_int_equal(blk_ring_open(&ring, 0, efd), -EINVAL);
+	assert_non_null(strstr(err_last(), "io_uring_queue_init (0 entries"));
+	if (blk_ring_open(&ring, 8, efd) == 0) { /* a kernel with io_uring */
+		io_uring_queue_exit(&ring);
+		assert_int_equal(blk_ring_open(&ring, 8, -1), -EBADF);
+		assert_non_null(strstr(err_last(), "io_uring_register_eventfd"));
+	}
+	close(efd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reads_and_writes_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_other_operation_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nothing_registers_once_it_runs, setup, teardown),
+		cmocka_unit_test(test_failures_name_the_step),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
