@@ -42,7 +42,9 @@ for f in "$img/bzImage" "$img/initramfs.cpio" "$img/iperf3.cpio"; do
 	[ -f "$f" ] || { echo "net-bench: missing $f (make debian-image)"; exit 1; }
 done
 command -v iperf3 >/dev/null || { echo "net-bench: iperf3 missing on the host (tests/deps.sh iperf3)"; exit 1; }
-if [[ " $vmms " == *" ember "* ]] && ! "$build/ember" --help 2>&1 | grep -q -- '--net'; then
+# The help is read whole first: with pipefail, grep -q leaving early would
+# fail the pipe on ember's SIGPIPE.
+if [[ " $vmms " == *" ember "* ]] && [[ "$("$build/ember" --help 2>&1)" != *--net* ]]; then
 	echo "net-bench: $build/ember has no --net option"; exit 1
 fi
 [ -c /dev/net/tun ] || modprobe tun 2>/dev/null

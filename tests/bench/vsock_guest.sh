@@ -48,7 +48,7 @@ for f in "$img/bzImage" "$img/initramfs.cpio"; do
 	[ -f "$f" ] || { echo "vsock-bench: missing $f (make debian-image)"; exit 1; }
 done
 command -v python3 >/dev/null || { echo "vsock-bench: python3 missing"; exit 1; }
-if [[ " $vmms " == *" ember "* ]] && ! "$build/ember" --help 2>&1 | grep -q -- '--vsock'; then
+if [[ " $vmms " == *" ember "* ]] && [[ "$("$build/ember" --help 2>&1)" != *--vsock* ]]; then
 	echo "vsock-bench: $build/ember has no --vsock option"; exit 1
 fi
 if [[ " $vmms " == *" qemu "* ]]; then
