@@ -561,20 +561,9 @@ static int shortcuts_to_spec(const struct cli_options *opt, struct vm_spec *spec
 		return ret;
 	spec->machine.mem_size_mib = opt->mem_mib;
 	spec->machine.vcpu_count = opt->vcpus;
-	for (unsigned i = 0; i < opt->nr_drives && i < CLI_MAX_DRIVES; i++) {
-		const struct drive_spec *ds = &opt->drives[i];
-		struct spec_drive d;
-
-		memset(&d, 0, sizeof(d));
-		snprintf(d.drive_id, sizeof(d.drive_id), "%s", ds->id);
-		if ((ret = copy_field("--drive", ds->path, d.path_on_host, sizeof(d.path_on_host))))
-			return ret;
-		d.is_read_only = ds->read_only;
-		/* --drive has always used io_uring (with a synchronous fallback). */
-		d.io_engine = ds->sync_io ? SPEC_IO_SYNC : SPEC_IO_ASYNC;
-		if ((ret = vm_spec_put_drive(spec, &d)))
-			return err_wrap(ret, "--drive path=%s", ds->path);
-	}
+	for (unsigned i = 0; i < opt->nr_drives && i < CLI_MAX_DRIVES; i++)
+		if ((ret = vm_spec_put_drive(spec, &opt->drives[i])))
+			return err_wrap(ret, "--drive path=%s", opt->drives[i].path_on_host);
 	for (unsigned i = 0; i < opt->nr_nets && i < SPEC_MAX_NETS; i++)
 		if ((ret = vm_spec_put_net(spec, &opt->nets[i])))
 			return err_wrap(ret, "--net %s", opt->nets[i].host_dev_name);

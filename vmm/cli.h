@@ -32,7 +32,7 @@ struct cli_options {
 	/* Print the monotonic time of the first KVM_RUN, for the start-up benchmark. */
 	bool print_startup;
 	/* --drive specs, in order (the guest sees vda, vdb, ...). */
-	struct drive_spec drives[CLI_MAX_DRIVES];
+	struct spec_drive drives[CLI_MAX_DRIVES];
 	unsigned nr_drives;
 	bool rng; /* add a virtio-rng device */
 	/* --net interfaces, in order (the guest sees eth0, eth1, ...), already

@@ -96,14 +96,7 @@ static int add_devices(struct controller *ctl)
 	if (spec->balloon.present)
 		return err_set(-ENOTSUP, "balloon: the balloon device is not implemented yet");
 	for (unsigned i = 0; i < spec->nr_drives && !ret; i++) {
-		const struct spec_drive *sd = &spec->drives[i];
-		struct drive_spec d = { .read_only = sd->is_read_only,
-					.sync_io = sd->io_engine == SPEC_IO_SYNC };
-
-		snprintf(d.path, sizeof(d.path), "%s", sd->path_on_host);
-		/* GET_ID answers at most 20 bytes; longer ids are cut. */
-		snprintf(d.id, sizeof(d.id), "%.*s", DRIVE_ID_MAX, sd->drive_id);
-		ret = vm_virtio_add_blk(ctl->vm, &d);
+		ret = vm_virtio_add_blk(ctl->vm, &spec->drives[i]);
 		if (ret)
 			ret = err_wrap(ret, "drives[%u]", i);
 	}
@@ -390,7 +383,7 @@ void controller_fini(struct controller *ctl)
 int controller_update_drive(struct controller *ctl, const struct spec_partial_drive *p)
 {
 	struct spec_drive *sd = vm_spec_find_drive(&ctl->spec, p->drive_id);
-	struct drive_spec d = { 0 };
+	static struct spec_drive d; /* large; only the VMM thread comes here */
 	struct vm_virtio *dev;
 	uint64_t size;
 	int fd, ret;
@@ -404,9 +397,9 @@ int controller_update_drive(struct controller *ctl, const struct spec_partial_dr
 			sd->rate_limiter = p->rate_limiter;
 		return 0;
 	}
-	snprintf(d.path, sizeof(d.path), "%s", p->path_on_host);
-	snprintf(d.id, sizeof(d.id), "%.*s", DRIVE_ID_MAX, p->drive_id);
-	d.read_only = sd->is_read_only;
+	/* The drive as it is, on its new file. */
+	d = *sd;
+	snprintf(d.path_on_host, sizeof(d.path_on_host), "%s", p->path_on_host);
 	ret = drive_open(&d, &fd, &size);
 	if (ret)
 		return err_wrap(ret, "path_on_host");

@@ -6,22 +6,22 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define DRIVE_ID_MAX 20 /* virtio-blk GET_ID answers 20 bytes */
-#define DRIVE_PATH_MAX 4096
+#include "vmm/vm_spec.h"
 
-struct drive_spec {
-	char path[DRIVE_PATH_MAX];
-	char id[DRIVE_ID_MAX + 1];
-	bool read_only;
-	bool sync_io; /* preadv/pwritev instead of io_uring (Firecracker's "Sync" engine) */
-};
+#define DRIVE_ID_MAX 20 /* the longest --drive id=: virtio-blk GET_ID answers 20 bytes */
+#define DRIVE_PATH_MAX SPEC_PATH_MAX
 
-/* `default_id` names the drive when the spec has no id=. Returns 0 or
+/* A drive has one shape from the command line or the API to the device,
+ * struct spec_drive, so no copy on the way can drop a field. --drive
+ * fills drive_id, path_on_host and is_read_only; its io_engine is Async
+ * (io_uring, falling back to preadv/pwritev where the host has none).
+ * `default_id` names the drive when the spec has no id=. Returns 0 or
  * -EINVAL naming the bad key or value. */
-int drive_parse(const char *spec, const char *default_id, struct drive_spec *out);
-/* Opens the file (read-write unless read-only) and takes a lock on it:
- * exclusive for a writable drive, shared for a read-only one, so a second
- * writer (or a writer beside readers) gets -EBUSY. *size is in bytes. */
-int drive_open(const struct drive_spec *d, int *fd, uint64_t *size);
+int drive_parse(const char *spec, const char *default_id, struct spec_drive *out);
+/* Opens path_on_host (read-write unless is_read_only) and takes a lock on
+ * it: exclusive for a writable drive, shared for a read-only one, so a
+ * second writer (or a writer beside readers) gets -EBUSY. *size is in
+ * bytes. */
+int drive_open(const struct spec_drive *d, int *fd, uint64_t *size);
 
 #endif

@@ -166,8 +166,10 @@ static int vm_virtio_add(struct vm *vm, create_fn create, const void *arg, const
 static int create_blk(struct vm *vm, struct vm_virtio *v, const void *arg, const struct virtio_mmio_hooks *hooks,
 		      struct virtio_mmio **out)
 {
-	const struct drive_spec *d = arg;
-	struct blk_config cfg = { .read_only = d->read_only, .id = d->id };
+	const struct spec_drive *d = arg;
+	/* GET_ID answers at most 20 bytes of the id; longer ones are cut. */
+	struct blk_config cfg = { .read_only = d->is_read_only, .id = d->drive_id,
+				  .sync_io = d->io_engine == SPEC_IO_SYNC };
 	int ret = drive_open(d, &cfg.fd, &cfg.size);
 
 	(void)v;
@@ -176,7 +178,7 @@ static int create_blk(struct vm *vm, struct vm_virtio *v, const void *arg, const
 	ret = blk_create(&vm->mem, &cfg, hooks, out);
 	if (ret) {
 		close(cfg.fd);
-		return err_wrap(ret, "drive %s", d->id);
+		return err_wrap(ret, "drive %s", d->drive_id);
 	}
 	return 0;
 }
@@ -229,9 +231,9 @@ int vm_virtio_add_vsock(struct vm *vm, const struct spec_vsock *s)
 	return vm_virtio_add(vm, create_vsock, s, "vsock");
 }
 
-int vm_virtio_add_blk(struct vm *vm, const struct drive_spec *drive)
+int vm_virtio_add_blk(struct vm *vm, const struct spec_drive *drive)
 {
-	return vm_virtio_add(vm, create_blk, drive, drive->id);
+	return vm_virtio_add(vm, create_blk, drive, drive->drive_id);
 }
 
 int vm_virtio_add_rng(struct vm *vm)

@@ -44,7 +44,7 @@ struct vm_virtio {
 	struct vm_virtio_kick kicks[VIRTIO_MAX_QUEUES];
 };
 
-int vm_virtio_add_blk(struct vm *vm, const struct drive_spec *drive);
+int vm_virtio_add_blk(struct vm *vm, const struct spec_drive *drive);
 int vm_virtio_add_rng(struct vm *vm);
 /* Binds the Unix socket at s->uds_path; the device unlinks it on teardown. */
 int vm_virtio_add_vsock(struct vm *vm, const struct spec_vsock *s);

@@ -54,9 +54,8 @@ struct blk_config {
 	uint64_t size;   /* bytes; a tail short of a sector is not exposed */
 	bool read_only;
 	const char *id;  /* GET_ID answer, at most 20 bytes used; may be NULL */
-	/* For tests: */
-	bool sync_io;    /* never use io_uring, as when it is unavailable */
-	unsigned depth;  /* requests in flight at most; 0: the queue size */
+	bool sync_io;    /* preadv/pwritev, never io_uring (Firecracker's "Sync" engine) */
+	unsigned depth;  /* io_uring requests in flight at most; 0: the queue size (tests set it) */
 };
 
 /* Counters for metrics, named as Firecracker's block metrics. They only

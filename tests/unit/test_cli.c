@@ -96,12 +96,12 @@ static void test_drives_and_rng(void **state)
 	assert_int_equal(PARSE(&o, "--kernel", "k", "--drive", "path=/a.img,id=root", "--rng",
 			       "--drive=path=/b.img,ro=on"), 0);
 	assert_int_equal(o.nr_drives, 2);
-	assert_string_equal(o.drives[0].path, "/a.img");
-	assert_string_equal(o.drives[0].id, "root");
-	assert_false(o.drives[0].read_only);
-	assert_string_equal(o.drives[1].path, "/b.img");
-	assert_string_equal(o.drives[1].id, "drive1");
-	assert_true(o.drives[1].read_only);
+	assert_string_equal(o.drives[0].path_on_host, "/a.img");
+	assert_string_equal(o.drives[0].drive_id, "root");
+	assert_false(o.drives[0].is_read_only);
+	assert_string_equal(o.drives[1].path_on_host, "/b.img");
+	assert_string_equal(o.drives[1].drive_id, "drive1");
+	assert_true(o.drives[1].is_read_only);
 	assert_true(o.rng);
 	assert_int_equal(PARSE(&o, "--kernel", "k", "--drive", "ro=on"), -EINVAL);
 	assert_int_equal(PARSE(&o, "--kernel", "k", "--drive"), -EINVAL);

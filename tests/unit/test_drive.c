@@ -17,28 +17,28 @@
 
 static void test_parse_good_specs(void **state)
 {
-	struct drive_spec d;
+	struct spec_drive d;
 
 	(void)state;
 	assert_int_equal(drive_parse("path=/tmp/a.img", "drive0", &d), 0);
-	assert_string_equal(d.path, "/tmp/a.img");
-	assert_string_equal(d.id, "drive0");
-	assert_false(d.read_only);
+	assert_string_equal(d.path_on_host, "/tmp/a.img");
+	assert_string_equal(d.drive_id, "drive0");
+	assert_false(d.is_read_only);
 	assert_int_equal(drive_parse("ro=on,id=root_1,path=x=y.img", "drive3", &d), 0);
-	assert_string_equal(d.path, "x=y.img");
-	assert_string_equal(d.id, "root_1");
-	assert_true(d.read_only);
+	assert_string_equal(d.path_on_host, "x=y.img");
+	assert_string_equal(d.drive_id, "root_1");
+	assert_true(d.is_read_only);
 	assert_int_equal(drive_parse("path=p,ro=off", NULL, &d), 0);
-	assert_false(d.read_only);
-	assert_string_equal(d.id, "");
+	assert_false(d.is_read_only);
+	assert_string_equal(d.drive_id, "");
 	assert_int_equal(drive_parse("path=p,ro=true,id=abcdefghij0123456789", NULL, &d), 0);
-	assert_true(d.read_only);
-	assert_string_equal(d.id, "abcdefghij0123456789");
+	assert_true(d.is_read_only);
+	assert_string_equal(d.drive_id, "abcdefghij0123456789");
 }
 
 static void expect_bad(const char *spec, const char *what)
 {
-	struct drive_spec d;
+	struct spec_drive d;
 
 	assert_int_equal(drive_parse(spec, "drive0", &d), -EINVAL);
 	if (!strstr(err_last(), what))
@@ -77,7 +77,7 @@ static void make_file(char *path, size_t size)
 
 static void test_open_locks_against_a_second_writer(void **state)
 {
-	struct drive_spec rw, ro;
+	struct spec_drive rw, ro;
 	int fd1, fd2, fd3;
 	uint64_t size;
 	char path[64], spec[128];
@@ -108,7 +108,7 @@ static void test_open_locks_against_a_second_writer(void **state)
 
 static void test_open_errors(void **state)
 {
-	struct drive_spec d;
+	struct spec_drive d;
 	int fd;
 	uint64_t size;
 	char path[64];
@@ -118,12 +118,12 @@ static void test_open_errors(void **state)
 	assert_int_equal(drive_open(&d, &fd, &size), -ENOENT);
 	assert_non_null(strstr(err_last(), "/nonexistent/disk.img"));
 	assert_int_equal(drive_parse("path=/tmp", "d", &d), 0);
-	d.read_only = true;
+	d.is_read_only = true;
 	assert_int_equal(drive_open(&d, &fd, &size), -EINVAL);
 	assert_non_null(strstr(err_last(), "not a regular file"));
 	/* An odd size opens (with a warning); the device exposes whole sectors. */
 	make_file(path, 1000);
-	snprintf(d.path, sizeof(d.path), "%s", path);
+	snprintf(d.path_on_host, sizeof(d.path_on_host), "%s", path);
 	assert_int_equal(drive_open(&d, &fd, &size), 0);
 	assert_int_equal(size, 1000);
 	close(fd);

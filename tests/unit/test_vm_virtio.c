@@ -125,7 +125,7 @@ static void expect_request_served(struct fixture *f)
 static void test_devices_get_windows_gsis_and_notifications(void **state)
 {
 	struct fixture *f = *state;
-	struct drive_spec d;
+	struct spec_drive d;
 	char path[] = "/tmp/ember-vmvirtio-XXXXXX", spec[64];
 	int fd = mkstemp(path);
 
@@ -149,6 +149,33 @@ static void test_devices_get_windows_gsis_and_notifications(void **state)
 	/* A second writer of the same disk is refused, and nothing leaks. */
 	assert_int_equal(vm_virtio_add_blk(f->vm, &d), -EBUSY);
 	assert_int_equal(f->vm->nr_virtio, 2);
+	unlink(path);
+}
+
+/* The drive's io_engine reaches the device: Sync serves every request
+ * with preadv/pwritev (no io_uring ring, so no backend event fd), Async
+ * uses io_uring where the host has it. The setting was once dropped on
+ * the way, so every drive used io_uring while GET /vm/config said Sync. */
+static void test_io_engine_reaches_the_device(void **state)
+{
+	struct fixture *f = *state;
+	char path[] = "/tmp/ember-vmvirtio-XXXXXX";
+	struct spec_drive d = { .drive_id = "sync0", .io_engine = SPEC_IO_SYNC };
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 1 << 20), 0);
+	close(fd);
+	snprintf(d.path_on_host, sizeof(d.path_on_host), "%s", path);
+	d.is_read_only = true;
+	create(f);
+	assert_int_equal(vm_virtio_add_blk(f->vm, &d), 0);
+	assert_int_equal(f->vm->virtio[0]->dev->ops->event_fd(f->vm->virtio[0]->dev), -1);
+	d.io_engine = SPEC_IO_ASYNC;
+	snprintf(d.drive_id, sizeof(d.drive_id), "async0");
+	assert_int_equal(vm_virtio_add_blk(f->vm, &d), 0);
+	if (f->vm->virtio[1]->dev->ops->event_fd(f->vm->virtio[1]->dev) < 0)
+		fprintf(stderr, "io_uring unavailable here: the Async drive fell back to the synchronous engine\n");
 	unlink(path);
 }
 
@@ -432,6 +459,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_devices_get_windows_gsis_and_notifications),
+		T(test_io_engine_reaches_the_device),
 		T(test_dsdt_describes_the_devices),
 		T(test_request_end_to_end_through_ioeventfd_and_irqfd),
 		T(test_request_end_to_end_without_eventfd_support),
