@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -71,40 +72,47 @@ void file_drop_range(void *buf, size_t offset, size_t len)
 		madvise((void *)start, end - start, MADV_DONTNEED);
 }
 
+/* Splits `path` into its directory ("." when it has none, "/" for "/x")
+ * and its last component (*base points into path). -ENAMETOOLONG when
+ * the directory does not fit dir[PATH_MAX]. */
+static int split_dir(const char *path, char dir[PATH_MAX], const char **base)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+
+	*base = slash ? slash + 1 : path;
+	if (n >= PATH_MAX)
+		return -ENAMETOOLONG;
+	if (!slash)
+		strcpy(dir, ".");
+	else if (!n)
+		strcpy(dir, "/");
+	else
+		memcpy(dir, path, n), dir[n] = 0;
+	return 0;
+}
+
 /* The directory's real path joined to the last component: NULL when the
  * directory cannot be resolved. The caller frees it. */
 static char *canonical_name(const char *path)
 {
-	const char *slash = strrchr(path, '/');
-	const char *base = slash ? slash + 1 : path;
-	char *dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
-	char *real, *out = NULL;
+	char dir[PATH_MAX], *real, *out = NULL;
+	const char *base;
 
-	if (!dir)
+	if (split_dir(path, dir, &base) || !(real = realpath(dir, NULL)))
 		return NULL;
-	real = realpath(*dir ? dir : "/", NULL);
-	free(dir);
-	if (real && asprintf(&out, "%s/%s", real, base) < 0)
+	if (asprintf(&out, "%s/%s", real, base) < 0)
 		out = NULL;
 	free(real);
 	return out;
 }
 
-/* The directory part of `path` ("." when it has none, "/" for "/x"). */
 static int stat_dir_of(const char *path, struct stat *st, const char **base)
 {
-	const char *slash = strrchr(path, '/');
-	char dir[4096];
-	size_t n = slash ? (size_t)(slash - path) : 0;
+	char dir[PATH_MAX];
+	int ret = split_dir(path, dir, base);
 
-	*base = slash ? slash + 1 : path;
-	if (n >= sizeof(dir))
-		return -ENAMETOOLONG;
-	memcpy(dir, slash ? path : ".", slash ? n : 1);
-	dir[slash ? n : 1] = 0;
-	if (slash && !n)
-		strcpy(dir, "/");
-	return stat(dir, st) ? -errno : 0;
+	return ret ? ret : stat(dir, st) ? -errno : 0;
 }
 
 bool file_same(const char *a, const char *b)
